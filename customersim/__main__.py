@@ -1,0 +1,7 @@
+"""``python -m customersim`` runs the command-line interface."""
+
+import sys
+
+from customersim.cli import main
+
+sys.exit(main())

@@ -1,0 +1,95 @@
+"""The events frame: the one data type every part of customersim passes around.
+
+One row per sensor event, sorted by ``ts`` (ties in visit order, then step order):
+
+======================  ==========  ==============================================
+column                  dtype       meaning
+======================  ==========  ==============================================
+``ts``                  int64       seconds since the epoch (UTC)
+``event``               category    ``enter``, ``move`` or ``exit``
+``customer_id``         string      id from the customer list
+``x``, ``y``            int16       sensor cell; for enter and exit the door cell
+``visit``               int64       visit number, in order of arrival
+======================  ==========  ==============================================
+
+Frames read back from a CSV or Parquet file are brought to these dtypes by
+:func:`normalize_frame`, so that metrics and validation see the same thing whatever the source.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+EVENT_TYPES: tuple[str, ...] = ("enter", "move", "exit")
+ENTER, MOVE, EXIT = 0, 1, 2
+EVENT_DTYPE = pd.CategoricalDtype(list(EVENT_TYPES), ordered=False)
+STRING_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
+REQUIRED_COLUMNS: tuple[str, ...] = ("ts", "event", "customer_id", "x", "y")
+COLUMNS: tuple[str, ...] = (*REQUIRED_COLUMNS, "visit")
+
+
+def build_frame(
+    ts: np.ndarray,
+    event_codes: np.ndarray,
+    customer_index: np.ndarray,
+    customer_ids: pa.Array,
+    x: np.ndarray,
+    y: np.ndarray,
+    visit: np.ndarray,
+) -> pd.DataFrame:
+    """Assemble an events frame from column arrays without copying more than needed.
+
+    ``customer_index`` indexes ``customer_ids`` (an Arrow string array of the list's ids).
+    """
+    ids = customer_ids.take(pa.array(customer_index, type=pa.int32()))  # large_string: what pandas stores
+    return pd.DataFrame(
+        {
+            "ts": pd.Series(ts, dtype="int64", copy=False),
+            "event": pd.Categorical.from_codes(event_codes, dtype=EVENT_DTYPE),
+            "customer_id": pd.Series(ids, dtype=STRING_DTYPE, copy=False),
+            "x": pd.Series(x, dtype="int16", copy=False),
+            "y": pd.Series(y, dtype="int16", copy=False),
+            "visit": pd.Series(visit, dtype="int64", copy=False),
+        },
+        copy=False,
+    )
+
+
+def empty_frame() -> pd.DataFrame:
+    """An events frame with no rows and the right dtypes."""
+    empty = np.empty(0, dtype=np.int64)
+    return build_frame(empty, np.empty(0, np.int8), np.empty(0, np.int32), pa.array([], pa.large_string()),
+                       empty.astype(np.int16), empty.astype(np.int16), empty)
+
+
+def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Bring a frame read from a file (or built by hand) to the events-frame dtypes.
+
+    Only the columns present are converted; checking that the required ones exist and hold
+    valid values is :mod:`customersim.validate`'s job.
+
+    Raises:
+        ValueError: a column cannot be converted; the message names it.
+    """
+    out = frame.copy()
+    conversions = {
+        "ts": "int64",
+        "event": EVENT_DTYPE,
+        "customer_id": STRING_DTYPE,
+        "x": "int16",
+        "y": "int16",
+        "visit": "int64",
+    }
+    for column, dtype in conversions.items():
+        if column not in out.columns or out[column].dtype == dtype:
+            continue
+        try:
+            if column == "customer_id":
+                out[column] = out[column].astype(STRING_DTYPE)
+            else:
+                out[column] = out[column].astype(dtype)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"column {column!r} cannot be read as {dtype}: {error}") from None
+    return out

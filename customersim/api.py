@@ -1,0 +1,105 @@
+"""The public entry points: a config (and optionally a customer list) in, events frames out.
+
+:func:`simulate` gives the whole window as one frame; :func:`simulate_chunks` gives the same
+rows as a stream of bounded frames, for long horizons and live publishing. The pure engine
+works on customer *indices*; this module resolves the customer list (reading the configured
+file, or the built-in list) and turns the arrays into events frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from customersim.config import SimConfig
+from customersim.customers import load_customers
+from customersim.engine import iter_event_blocks, make_plan, simulate_columns
+from customersim.frame import build_frame, empty_frame
+
+Customers = pd.DataFrame | Sequence[str] | None
+
+
+def customer_ids(config: SimConfig, customers: Customers = None) -> pa.Array:
+    """The customer ids to simulate with, as an Arrow string array.
+
+    Args:
+        config: its ``customers_file`` is read when ``customers`` is None.
+        customers: a customer-list frame (with ``customer_id``), a sequence of ids, or None.
+    """
+    if customers is None:
+        customers = load_customers(config.customers_file)
+    if isinstance(customers, pd.DataFrame):
+        customers = customers["customer_id"]
+    return pa.array([str(c) for c in customers], type=pa.large_string())
+
+
+def simulate(config: SimConfig, customers: Customers = None) -> pd.DataFrame:
+    """Simulate the window ``[config.start, config.end)`` and return its events frame.
+
+    Example:
+        >>> frame = simulate(SimConfig(width=6, height=10, customers_average_in_store=6,
+        ...                            hours=24, start="2026-01-05T00:00:00Z", seed=1))
+        >>> frame["event"].value_counts()["enter"] > 0
+        True
+
+    Raises:
+        customersim.engine.CapacityError: the customer list is too small for the occupancy.
+        customersim.customers.CustomerListError: the customer list file cannot be used.
+    """
+    ids = customer_ids(config, customers)
+    columns = simulate_columns(make_plan(config, len(ids)))
+    return build_frame(columns["ts"], columns["event"], columns["customer"], ids,
+                       columns["x"], columns["y"], columns["visit"])
+
+
+def simulate_chunks(config: SimConfig, customers: Customers = None, *, chunk_rows: int = 1_000_000,
+                    endless: bool = False) -> Iterator[pd.DataFrame]:
+    """The rows of :func:`simulate` as time-ordered frames of at most ``chunk_rows`` rows.
+
+    Concatenating the chunks gives exactly ``simulate(config, customers)``, whatever
+    ``chunk_rows``; memory stays flat however long the window. With ``endless`` the window
+    has no end (``config.hours`` is ignored), for live services.
+    """
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be a whole number >= 1, got {chunk_rows}")
+    ids = customer_ids(config, customers)
+    plan = make_plan(config, len(ids))
+    pending: list[dict[str, np.ndarray]] = []
+    pending_rows = 0
+    for block in iter_event_blocks(plan, endless=endless):
+        pending.append(block)
+        pending_rows += len(block["ts"])
+        while pending_rows >= chunk_rows:
+            chunk, pending = _take_rows(pending, chunk_rows)
+            pending_rows -= chunk_rows
+            yield _to_frame(chunk, ids)
+    if pending_rows:
+        yield _to_frame(_take_rows(pending, pending_rows)[0], ids)
+
+
+def _take_rows(parts: list[dict[str, np.ndarray]], rows: int) -> tuple[dict[str, np.ndarray], list]:
+    """Split the first ``rows`` rows off a list of column dicts."""
+    taken: list[dict[str, np.ndarray]] = []
+    needed = rows
+    while needed:
+        head = parts[0]
+        size = len(head["ts"])
+        if size <= needed:
+            taken.append(parts.pop(0))
+            needed -= size
+        else:
+            taken.append({k: v[:needed] for k, v in head.items()})
+            parts[0] = {k: v[needed:] for k, v in head.items()}
+            needed = 0
+    chunk = {k: np.concatenate([t[k] for t in taken]) for k in taken[0]}
+    return chunk, parts
+
+
+def _to_frame(columns: dict[str, np.ndarray], ids: pa.Array) -> pd.DataFrame:
+    if not len(columns["ts"]):
+        return empty_frame()
+    return build_frame(columns["ts"], columns["event"], columns["customer"], ids,
+                       columns["x"], columns["y"], columns["visit"])

@@ -1,0 +1,415 @@
+"""The simulation engine: whole customer journeys for all shoppers at once, as arrays.
+
+The story of one visit: a shopper arrives (a Poisson process whose rate follows Little's law,
+``rate = target average inside / mean visit length``, shaped by the hour of day), is given a
+visit length ``D`` and a customer from the list who is not inside already, and enters at the
+door. They dwell at a cell, step to a random neighbouring cell, dwell again, and so on while
+there is time left to get back; then they walk the shortest path to the door at
+``walk_seconds_per_cell`` and exit exactly ``D`` seconds after entering. Because every visit
+lasts exactly its ``D``, the time-average number inside is ``rate * mean(D)``: the target.
+
+How it is computed: time is cut into *blocks* of arrivals whose length depends only on the
+config (never on how the output is chunked), and each block draws from its own random stream
+derived from the seed. A block's visits are built with numpy over all of them at once: dwell
+times as one array, the walk as one loop over the step number (not over events), the way home
+from a table of shortest paths. Events of visits that run past the block's end are carried into
+the next block's output, so the stream of events is the same whether it is taken whole
+(:func:`simulate_columns`) or piece by piece (:func:`iter_event_blocks`). The store is already
+in steady state at ``start``: arrivals begin one longest visit earlier and only events from
+``start`` on are kept.
+
+Nothing here reads files, touches the network or prints: config and customer count in, arrays
+out. :mod:`customersim.api` turns the arrays into DataFrames.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from customersim.config import SimConfig
+from customersim.frame import ENTER, EXIT, MOVE
+from customersim.layout import StoreLayout
+
+# A visit never lasts longer than this many mean visit lengths (the gamma tail beyond it is
+# about 2e-6 of visits); it is also how far before ``start`` the warm-up reaches.
+MAX_VISIT_FACTOR = 8
+# Shape of the gamma distribution of visit lengths (coefficient of variation 1/sqrt(2)).
+VISIT_SHAPE = 2.0
+# Blocks hold about this many events, so that their memory stays small and flat.
+BLOCK_TARGET_EVENTS = 1 << 19
+MIN_BLOCK_HOURS, MAX_BLOCK_HOURS = 1, 24 * 7
+# Independent random streams per block.
+_ARRIVALS, _WALK, _PACE = 1, 2, 3
+# Column names of the arrays a block yields.
+EVENT_COLUMNS = ("ts", "event", "customer", "x", "y", "visit")
+
+
+class CapacityError(ValueError):
+    """The customer list is too small for the number of customers inside at once."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything derived from a config before any random draw."""
+
+    config: SimConfig
+    layout: StoreLayout
+    customers: int
+    hourly_rate: np.ndarray  # arrivals per second for each UTC hour of the day
+    max_visit: int           # seconds
+    block_seconds: int
+    origin: int              # first arrival time considered (start minus warm-up)
+    reserve: int             # seconds kept back to walk home from anywhere
+
+    @property
+    def mean_rate(self) -> float:
+        return float(self.hourly_rate.mean())
+
+
+def make_plan(config: SimConfig, customers: int) -> Plan:
+    """Derive rates, block length and tables from a config.
+
+    Raises:
+        CapacityError: ``customers`` is too small for the occupancy; the message says both.
+    """
+    layout = StoreLayout.build(config.width, config.height, [config.door], config.neighbourhood)
+    mean_visit = config.mean_visit_seconds
+    weights = np.asarray(config.arrival_profile, dtype=np.float64)
+    weights = weights / weights.mean()
+    rate = config.customers_average_in_store / mean_visit
+    hourly_rate = rate * weights
+    peak_inside = config.customers_average_in_store * float(weights.max())
+    needed = required_customers(peak_inside)
+    if customers < needed:
+        raise CapacityError(
+            f"the customer list has {customers} customers, but an average of "
+            f"{config.customers_average_in_store:g} inside (up to {peak_inside:g} at the busiest hour) "
+            f"needs at least {needed}: use a longer list (CUSTOMERS_LIST_FILE) or lower "
+            f"CUSTOMERS_AVERAGE_IN_STORE")
+    reserve = layout.max_door_distance * config.walk_seconds_per_cell
+    steps_per_visit = 2 + max(0.0, mean_visit - reserve) / config.dwell_mean_seconds + layout.max_door_distance
+    events_per_hour = rate * 3600 * steps_per_visit
+    block_hours = int(np.clip(BLOCK_TARGET_EVENTS // max(events_per_hour, 1e-9), MIN_BLOCK_HOURS, MAX_BLOCK_HOURS))
+    max_visit = int(math.ceil(MAX_VISIT_FACTOR * mean_visit))
+    return Plan(config, layout, customers, hourly_rate, max_visit, block_hours * 3600,
+                int(config.start) - max_visit, reserve)
+
+
+def required_customers(peak_inside: float) -> int:
+    """How many customers a list needs so that nobody has to be inside twice at once.
+
+    The number inside is Poisson distributed; this leaves room for well over five standard
+    deviations above the busiest hour's mean.
+    """
+    return int(math.ceil(peak_inside + 6 * math.sqrt(peak_inside) + 4))
+
+
+def _stream(seed: int, purpose: int, block: int = 0) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(purpose, block))))
+
+
+def customer_pace(config: SimConfig, customers: int) -> np.ndarray:
+    """Each customer's pace factor (mean 1): above 1 lingers, below 1 rushes."""
+    sigma = config.pace_spread
+    rng = _stream(config.seed, _PACE)
+    return np.exp(rng.normal(-sigma * sigma / 2, sigma, customers)).astype(np.float32) if sigma else \
+        np.ones(customers, dtype=np.float32)
+
+
+@dataclass
+class Visits:
+    """The visits that arrive in one block (arrays of equal length, in arrival order)."""
+
+    enter: np.ndarray     # int64 epoch seconds
+    duration: np.ndarray  # int64 seconds, door to door
+    customer: np.ndarray  # int32 index into the customer list
+    first_visit: int      # global number of the first visit of the block
+
+    def __len__(self) -> int:
+        return len(self.enter)
+
+
+class _Occupants:
+    """Who is inside across block boundaries (customer, exit time), for id assignment."""
+
+    def __init__(self) -> None:
+        self.customer = np.empty(0, dtype=np.int32)
+        self.exit = np.empty(0, dtype=np.int64)
+
+    def keep_after(self, moment: int) -> None:
+        still = self.exit >= moment
+        self.customer, self.exit = self.customer[still], self.exit[still]
+
+    def add(self, customer: np.ndarray, exit_time: np.ndarray) -> None:
+        self.customer = np.concatenate([self.customer, customer])
+        self.exit = np.concatenate([self.exit, exit_time])
+
+
+def draw_visits(plan: Plan, block: int, occupants: _Occupants, first_visit: int) -> Visits:
+    """Arrivals, visit lengths and customers of one block.
+
+    Customers are drawn at random among the whole list and redrawn, all conflicts at once, for
+    visits whose customer would still be inside from an earlier visit.
+    """
+    rng = _stream(plan.config.seed, _ARRIVALS, block)
+    block_start = plan.origin + block * plan.block_seconds
+    block_end = block_start + plan.block_seconds
+    # Piecewise-constant rate: cut the block at UTC hour boundaries.
+    cuts = np.arange((block_start // 3600 + 1) * 3600, block_end, 3600, dtype=np.int64)
+    seg_start = np.concatenate([[block_start], cuts])
+    seg_len = np.diff(np.concatenate([seg_start, [block_end]]))
+    seg_rate = plan.hourly_rate[(seg_start // 3600) % 24]
+    counts = rng.poisson(seg_rate * seg_len)
+    offsets = np.floor(rng.random(int(counts.sum())) * np.repeat(seg_len, counts)).astype(np.int64)
+    enter = np.sort(np.repeat(seg_start, counts) + offsets)
+    mean_visit = plan.config.mean_visit_seconds
+    duration = np.rint(rng.standard_gamma(VISIT_SHAPE, len(enter)) * (mean_visit / VISIT_SHAPE))
+    duration = np.clip(duration, 1, plan.max_visit).astype(np.int64)
+
+    occupants.keep_after(block_start)
+    customer = _assign_customers(rng, plan.customers, enter, enter + duration, occupants, block_start)
+    occupants.add(customer, enter + duration)
+    return Visits(enter, duration, customer, first_visit)
+
+
+def _assign_customers(rng: np.random.Generator, customers: int, enter: np.ndarray,
+                      exit_time: np.ndarray, occupants: _Occupants, block_start: int) -> np.ndarray:
+    chosen = rng.integers(0, customers, len(enter), dtype=np.int32)
+    held = len(occupants.customer)
+    # Occupants entered before the block: give them an entry time before every new arrival.
+    enter_rel = np.concatenate([np.full(held, -1, np.int64), enter - block_start])
+    exit_rel = np.concatenate([occupants.exit, exit_time]) - block_start
+    index = np.arange(held + len(enter))
+    for _ in range(200):
+        who = np.concatenate([occupants.customer, chosen]).astype(np.int64)
+        order = np.lexsort((index, enter_rel, who))
+        # Running maximum of (customer, exit) keys: its high half equals the row's customer
+        # exactly when an earlier visit of the same customer exists.
+        keys = (who[order] << 32) | exit_rel[order]
+        before = np.maximum.accumulate(keys)[:-1]
+        rows = order[1:]
+        clash = ((before >> 32) == who[rows]) & ((before & 0xFFFFFFFF) >= enter_rel[rows])
+        redraw = rows[clash] - held
+        if redraw.size == 0:
+            return chosen
+        chosen[redraw] = rng.integers(0, customers, redraw.size, dtype=np.int32)
+    raise CapacityError(
+        f"could not find customers who are not inside already for {redraw.size} visits: the "
+        f"customer list of {customers} is too small for this occupancy")
+
+
+def walk_visits(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> dict[str, np.ndarray]:
+    """All events of a block's visits, visit by visit and step by step (visit-major order).
+
+    Returns:
+        ``ts`` (int64), ``cell`` (int32), ``event`` (int8 codes) per event, and ``counts``
+        (events per visit, int64).
+    """
+    config, layout = plan.config, plan.layout
+    rng = _stream(config.seed, _WALK, block)
+    n_visits = len(visits)
+    door = layout.doors[0]
+    walk = config.walk_seconds_per_cell
+
+    budget = visits.duration - plan.reserve
+    if layout.degree[door] == 0:  # a one-cell store: nowhere to go
+        budget = np.minimum(budget, 0)
+    arrive, steps = _browse_times(rng, config, budget, pace[visits.customer])
+    cells = _random_walk(rng, layout, steps, door)
+
+    step_offsets = np.cumsum(steps) - steps
+    last = np.full(n_visits, door, dtype=np.int32)
+    walked = steps > 0
+    last[walked] = cells[step_offsets[walked] + steps[walked] - 1]
+    home = layout.door_distance[last].astype(np.int64)
+    paths = layout.home_paths(last)
+
+    counts = 2 + steps + home
+    first_row = np.cumsum(counts) - counts
+    total = int(counts.sum())
+    ts = np.empty(total, dtype=np.int64)
+    cell = np.empty(total, dtype=np.int32)
+    event = np.full(total, MOVE, dtype=np.int8)
+
+    exit_rows = first_row + counts - 1
+    ts[first_row] = visits.enter
+    cell[first_row] = door
+    event[first_row] = ENTER
+    ts[exit_rows] = visits.enter + visits.duration
+    cell[exit_rows] = np.where(home > 0, paths[np.arange(n_visits), np.maximum(home - 1, 0)], last) \
+        if paths.shape[1] else last
+    event[exit_rows] = EXIT
+
+    browse_rows = _segment_rows(first_row + 1, steps)
+    ts[browse_rows] = np.repeat(visits.enter, steps) + arrive
+    cell[browse_rows] = cells
+
+    if paths.shape[1]:
+        home_rows = _segment_rows(first_row + 1 + steps, home)
+        leave = visits.enter + visits.duration - home * walk
+        step_index = home_rows - np.repeat(first_row + 1 + steps, home)
+        ts[home_rows] = np.repeat(leave, home) + step_index * walk
+        cell[home_rows] = paths[np.arange(paths.shape[1])[None, :] < home[:, None]]
+    return {"ts": ts, "cell": cell, "event": event, "counts": counts}
+
+
+def _segment_rows(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Row numbers ``starts[i] + 0 .. lengths[i]-1`` for every segment, concatenated."""
+    total = int(lengths.sum())
+    seg_first = np.cumsum(lengths) - lengths
+    return np.arange(total, dtype=np.int64) + np.repeat(starts - seg_first, lengths)
+
+
+def _browse_times(rng: np.random.Generator, config: SimConfig, budget: np.ndarray,
+                  pace: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Arrival times (seconds after entering) at each browsed cell, and how many per visit.
+
+    A shopper keeps stepping while the arrival at the next cell is within ``budget`` (the
+    visit length minus the time to walk home from anywhere). Dwells are gamma distributed with
+    the visit's pace; enough of them are drawn at once for almost every visit, and the few
+    visits whose draws ran out are drawn again with more.
+    """
+    shape = 1.0 / config.dwell_spread**2
+    mean_dwell = (config.dwell_mean_seconds * pace).astype(np.float64)
+    expected = np.where(budget > 0, budget / mean_dwell, 0.0)
+    draws = np.where(budget > 0, np.ceil(expected * 1.15 + 4 * np.sqrt(expected) + 4), 0).astype(np.int64)
+    steps = np.zeros(len(budget), dtype=np.int64)
+    rounds: list[tuple[np.ndarray, np.ndarray]] = []  # (visits finished, their arrival times)
+    pending = np.flatnonzero(draws > 0)
+    while pending.size:
+        m = draws[pending]
+        scale = np.repeat((mean_dwell[pending] / shape).astype(np.float32), m)
+        dwell = np.maximum(np.rint(rng.standard_gamma(shape, int(m.sum()), dtype=np.float32) * scale), 1)
+        elapsed = np.cumsum(dwell.astype(np.int64))
+        seg_first = np.cumsum(m) - m
+        elapsed -= np.repeat(elapsed[seg_first] - dwell[seg_first].astype(np.int64), m)
+        inside = elapsed <= np.repeat(budget[pending], m)
+        count = np.add.reduceat(inside, seg_first).astype(np.int64)
+        done = count < m
+        steps[pending[done]] = count[done]
+        rounds.append((pending[done], elapsed[inside & np.repeat(done, m)]))
+        # Visits whose draws all fitted may have had time for more: draw again, twice as many.
+        pending = pending[~done]
+        draws[pending] *= 2
+    if len(rounds) == 1:
+        return rounds[0][1], steps
+    arrive = np.empty(int(steps.sum()), dtype=np.int64)
+    offsets = np.cumsum(steps) - steps
+    for finished, times in rounds:
+        arrive[_segment_rows(offsets[finished], steps[finished])] = times
+    return arrive, steps
+
+
+def _random_walk(rng: np.random.Generator, layout: StoreLayout, steps: np.ndarray, door: int) -> np.ndarray:
+    """Cells visited by every browsing walk, visit-major: one numpy pass per step number.
+
+    Visits are ordered by walk length, longest first, so the walks still going at step ``j``
+    are always a prefix and no compaction is needed.
+    """
+    total = int(steps.sum())
+    cells = np.empty(total, dtype=np.int32)
+    if total == 0:
+        return cells
+    order = np.argsort(-steps, kind="stable")
+    length = steps[order]
+    row = (np.cumsum(steps) - steps)[order]
+    # still_walking[j]: how many walks have more than j steps.
+    still_walking = np.searchsorted(-length, -np.arange(int(length[0])), side="left")
+    position = np.full(len(order), door, dtype=np.int32)
+    width = layout.neighbours.shape[1]
+    flat_neighbours = layout.neighbours.ravel()
+    degree = layout.degree.astype(np.float32)
+    for step, active in enumerate(still_walking.tolist()):
+        here = position[:active]
+        pick = (rng.random(active, dtype=np.float32) * degree[here]).astype(np.int32)
+        nxt = flat_neighbours[here * width + pick]
+        position[:active] = nxt
+        cells[row[:active] + step] = nxt
+    return cells
+
+
+class _Carry:
+    """Events already built whose time is not reached yet, kept in visit-major order."""
+
+    def __init__(self) -> None:
+        self.columns = {
+            "ts": np.empty(0, np.int64), "cell": np.empty(0, np.int32), "event": np.empty(0, np.int8),
+            "customer": np.empty(0, np.int32), "visit": np.empty(0, np.int64),
+        }
+
+
+def block_events(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> dict[str, np.ndarray]:
+    """The events of one block's visits, with their customer and global visit number."""
+    walked = walk_visits(plan, block, visits, pace)
+    local = np.repeat(np.arange(len(visits), dtype=np.int32), walked["counts"])
+    return {
+        "ts": walked["ts"], "cell": walked["cell"], "event": walked["event"],
+        "customer": visits.customer[local], "visit": visits.first_visit + local.astype(np.int64),
+    }
+
+
+def iter_event_blocks(plan: Plan, *, endless: bool = False) -> Iterator[dict[str, np.ndarray]]:
+    """The events of ``[start, end)`` in time order, one dict of column arrays per block.
+
+    Columns: ``ts`` int64, ``event`` int8 codes, ``customer`` int32 index into the customer
+    list, ``x`` and ``y`` int16, ``visit`` int64. Ties in ``ts`` are in visit order, then step
+    order. With ``endless`` the window never ends (``config.hours`` is ignored).
+
+    The blocks cut the stream at times that depend only on the config, so concatenating the
+    yielded arrays always gives the same stream.
+    """
+    config = plan.config
+    start = int(config.start)
+    end = None if endless else config.end
+    pace = customer_pace(config, plan.customers)
+    occupants = _Occupants()
+    carry = _Carry().columns
+    first_visit = 0
+    block = 0
+    while True:
+        block_start = plan.origin + block * plan.block_seconds
+        if end is not None and block_start >= end:
+            return
+        visits = draw_visits(plan, block, occupants, first_visit)
+        first_visit += len(visits)
+        fresh = block_events(plan, block, visits, pace)
+        boundary = block_start + plan.block_seconds
+        if end is not None:
+            boundary = min(boundary, end)
+        merged = {name: np.concatenate([carry[name], fresh[name]]) for name in carry}
+        ts = merged["ts"]
+        ready = ts < boundary
+        later = ~ready
+        carry = {name: values[later] for name, values in merged.items()}
+        emit = np.flatnonzero(ready & (ts >= start))
+        block += 1
+        if emit.size == 0:
+            continue
+        # Sort by (ts, position): the position keeps visit-major order for equal times.
+        keys = ((ts[emit] - start) << 32) | np.arange(emit.size, dtype=np.int64)
+        keys.sort()
+        order = emit[keys & 0xFFFFFFFF]
+        y, x = np.divmod(merged["cell"][order], config.width)
+        yield {
+            "ts": ts[order], "event": merged["event"][order], "customer": merged["customer"][order],
+            "x": x.astype(np.int16), "y": y.astype(np.int16), "visit": merged["visit"][order],
+        }
+
+
+def simulate_columns(plan: Plan) -> dict[str, np.ndarray]:
+    """The whole window's events as one dict of column arrays (see :func:`iter_event_blocks`)."""
+    parts = list(iter_event_blocks(plan))
+    columns = {}
+    for name in EVENT_COLUMNS:
+        pieces = [part.pop(name) for part in parts]
+        columns[name] = np.concatenate(pieces) if pieces else np.empty(0, _DTYPES[name])
+        del pieces
+    return columns
+
+
+_DTYPES = {"ts": np.int64, "event": np.int8, "customer": np.int32, "x": np.int16, "y": np.int16,
+           "visit": np.int64}

@@ -1,0 +1,178 @@
+"""What an events frame says about the store: occupancy, busy cells, visits.
+
+Every function takes an events frame (ours, or one read back from a file) and returns numbers,
+arrays or frames; nothing here draws or writes. Grids come back as ``(height, width)`` arrays
+indexed ``[y, x]``, the same ``x`` and ``y`` as the events and the MQTT payloads.
+
+A frame is a window of time: visits already going on at its start have no ``enter`` and visits
+still going on at its end have no ``exit``. Occupancy counts them inside for the part of the
+window they cover, which is why these functions take the window's ``start`` and ``end``
+(default: the first and last event).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from customersim.frame import ENTER, EXIT, MOVE
+
+
+def visit_keys(frame: pd.DataFrame) -> np.ndarray:
+    """A number per row that identifies its visit.
+
+    Uses the ``visit`` column when there is one; otherwise a visit is a customer's run of events
+    from one ``enter`` to the next.
+    """
+    if "visit" in frame.columns:
+        return frame["visit"].to_numpy(dtype=np.int64)
+    customer = pd.factorize(frame["customer_id"].astype("str"))[0].astype(np.int64)
+    enters = (frame["event"].to_numpy() == "enter").astype(np.int64)
+    order = np.lexsort((np.arange(len(frame)), customer))
+    run = np.empty(len(frame), dtype=np.int64)
+    counts = np.cumsum(enters[order])
+    first = np.r_[True, customer[order][1:] != customer[order][:-1]]
+    counts -= np.maximum.accumulate(np.where(first, counts - enters[order], 0))
+    run[order] = counts
+    return customer * (len(frame) + 1) + run
+
+
+def _codes(frame: pd.DataFrame) -> np.ndarray:
+    event = frame["event"]
+    if isinstance(event.dtype, pd.CategoricalDtype) and list(event.cat.categories) == ["enter", "move", "exit"]:
+        return event.cat.codes.to_numpy()
+    return np.select([event == "enter", event == "move", event == "exit"], [ENTER, MOVE, EXIT], -1)
+
+
+def _window(frame: pd.DataFrame, start: int | None, end: int | None) -> tuple[int, int]:
+    ts = frame["ts"].to_numpy()
+    lo = int(ts.min()) if start is None and len(ts) else int(start or 0)
+    hi = int(ts.max()) + 1 if end is None and len(ts) else int(end or lo + 1)
+    return lo, max(hi, lo + 1)
+
+
+def visit_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per visit: customer, entry and exit time, length and path length.
+
+    Columns: ``visit``, ``customer_id``, ``first_ts``, ``last_ts``, ``enter_ts`` and
+    ``exit_ts`` (missing when the visit began before or ends after the window), ``duration``
+    (seconds, only for whole visits), ``moves`` (cells stepped into) and ``complete``.
+    """
+    keys = visit_keys(frame)
+    codes = _codes(frame)
+    ts = frame["ts"].to_numpy()
+    grouped = pd.DataFrame({"visit": keys, "ts": ts, "code": codes,
+                            "customer_id": frame["customer_id"].to_numpy()}).groupby("visit", sort=True)
+    first = grouped.first()
+    last = grouped.last()
+    table = pd.DataFrame({
+        "customer_id": first["customer_id"],
+        "first_ts": first["ts"],
+        "last_ts": last["ts"],
+        "enter_ts": first["ts"].where(first["code"] == ENTER).astype("Int64"),
+        "exit_ts": last["ts"].where(last["code"] == EXIT).astype("Int64"),
+        "moves": pd.Series(codes == MOVE).groupby(keys).sum().astype("int64"),
+    })
+    table["duration"] = (table["exit_ts"] - table["enter_ts"]).astype("Int64")
+    table["complete"] = table["duration"].notna().to_numpy(dtype=bool)
+    return table.reset_index()
+
+
+def visit_intervals(frame: pd.DataFrame, start: int | None = None, end: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each visit's time inside, clipped to the window: (from, until) arrays in epoch seconds."""
+    lo, hi = _window(frame, start, end)
+    if frame.empty:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    table = visit_table(frame)
+    since = table["enter_ts"].fillna(lo).to_numpy(dtype=np.int64)
+    until = table["exit_ts"].fillna(hi).to_numpy(dtype=np.int64)
+    return np.clip(since, lo, hi), np.clip(until, lo, hi)
+
+
+def mean_occupancy(frame: pd.DataFrame, start: int | None = None, end: int | None = None) -> float:
+    """Time-average number of customers inside over the window ``[start, end)``."""
+    lo, hi = _window(frame, start, end)
+    since, until = visit_intervals(frame, lo, hi)
+    return float((until - since).sum() / (hi - lo))
+
+
+def occupancy_series(frame: pd.DataFrame, start: int | None = None, end: int | None = None,
+                     freq_seconds: int = 60) -> pd.Series:
+    """Average number inside per interval (default: per minute), indexed by UTC time.
+
+    The count is exact to the second: each interval's value is the mean of the per-second
+    number of customers inside.
+    """
+    lo, hi = _window(frame, start, end)
+    since, until = visit_intervals(frame, lo, hi)
+    span = hi - lo
+    change = np.zeros(span + 1, dtype=np.int32)
+    np.add.at(change, since - lo, 1)
+    np.add.at(change, until - lo, -1)
+    inside = np.cumsum(change[:-1], dtype=np.int32)
+    bins = -(-span // freq_seconds)
+    padded = np.zeros(bins * freq_seconds, dtype=np.float64)
+    padded[:span] = inside
+    seconds = np.full(bins, freq_seconds, dtype=np.float64)
+    seconds[-1] = span - (bins - 1) * freq_seconds
+    values = padded.reshape(bins, freq_seconds).sum(axis=1) / seconds
+    index = pd.to_datetime(lo + np.arange(bins, dtype=np.int64) * freq_seconds, unit="s", utc=True)
+    return pd.Series(values, index=index, name="inside")
+
+
+def visits_per_cell(frame: pd.DataFrame, width: int, height: int) -> np.ndarray:
+    """How often each cell's sensor saw a customer arrive (enter or move): (height, width) ints."""
+    codes = _codes(frame)
+    arriving = codes != EXIT
+    cells = frame["y"].to_numpy()[arriving].astype(np.int64) * width + frame["x"].to_numpy()[arriving]
+    return np.bincount(cells, minlength=width * height)[: width * height].reshape(height, width)
+
+
+def dwell_seconds_per_cell(frame: pd.DataFrame, width: int, height: int, end: int | None = None) -> np.ndarray:
+    """Seconds customers spent at each cell: (height, width) floats.
+
+    A stay lasts from the event that brought a customer to a cell to their next event; a stay
+    still going on at the end of the window counts up to ``end`` (default: the last event).
+    """
+    if frame.empty:
+        return np.zeros((height, width))
+    _, hi = _window(frame, None, end)
+    keys = visit_keys(frame)
+    order = np.argsort(keys, kind="stable")
+    ts = frame["ts"].to_numpy()[order]
+    codes = _codes(frame)[order]
+    same_visit_next = np.r_[keys[order][1:] == keys[order][:-1], False]
+    next_ts = np.r_[ts[1:], hi]
+    stay = np.where(same_visit_next, next_ts, hi) - ts
+    stay = np.where(codes == EXIT, 0, np.maximum(stay, 0))
+    cells = frame["y"].to_numpy()[order].astype(np.int64) * width + frame["x"].to_numpy()[order]
+    totals = np.bincount(cells, weights=stay, minlength=width * height)[: width * height]
+    return totals.reshape(height, width)
+
+
+def visit_path(frame: pd.DataFrame, visit: int) -> pd.DataFrame:
+    """The events of one visit in time order (by the ``visit`` column or inferred visits)."""
+    return frame[visit_keys(frame) == visit].sort_values("ts", kind="stable")
+
+
+def journey_stats(frame: pd.DataFrame) -> dict[str, float]:
+    """Headline numbers of the whole visits in a frame: counts, lengths and path lengths."""
+    table = visit_table(frame)
+    whole = table[table["complete"]]
+    minutes = whole["duration"].astype("float64") / 60
+    return {
+        "visits": int(len(table)),
+        "complete_visits": int(len(whole)),
+        "mean_visit_minutes": float(minutes.mean()) if len(whole) else float("nan"),
+        "median_visit_minutes": float(minutes.median()) if len(whole) else float("nan"),
+        "mean_moves": float(whole["moves"].mean()) if len(whole) else float("nan"),
+        "median_moves": float(whole["moves"].median()) if len(whole) else float("nan"),
+        "customers": int(table["customer_id"].nunique()),
+    }
+
+
+def arrivals_by_hour(frame: pd.DataFrame) -> pd.Series:
+    """Number of ``enter`` events per UTC hour of the day (0-23)."""
+    enters = frame.loc[_codes(frame) == ENTER, "ts"].to_numpy()
+    counts = np.bincount((enters // 3600) % 24, minlength=24)
+    return pd.Series(counts, index=pd.RangeIndex(24, name="hour"), name="arrivals")

@@ -42,6 +42,8 @@ VISIT_SHAPE = 2.0
 # Blocks hold about this many events, so that their memory stays small and flat.
 BLOCK_TARGET_EVENTS = 1 << 19
 MIN_BLOCK_HOURS, MAX_BLOCK_HOURS = 1, 24 * 7
+# Rounds of vectorized customer redraws before settling a crowded block one visit at a time.
+VECTOR_ROUNDS = 40
 # Independent random streams per block.
 _ARRIVALS, _WALK, _PACE = 1, 2, 3
 # Column names of the arrays a block yields.
@@ -134,18 +136,20 @@ class Visits:
 
 
 class _Occupants:
-    """Who is inside across block boundaries (customer, exit time), for id assignment."""
+    """Visits that may still be inside across a block boundary, for id assignment."""
 
     def __init__(self) -> None:
         self.customer = np.empty(0, dtype=np.int32)
+        self.enter = np.empty(0, dtype=np.int64)
         self.exit = np.empty(0, dtype=np.int64)
 
     def keep_after(self, moment: int) -> None:
         still = self.exit >= moment
-        self.customer, self.exit = self.customer[still], self.exit[still]
+        self.customer, self.enter, self.exit = self.customer[still], self.enter[still], self.exit[still]
 
-    def add(self, customer: np.ndarray, exit_time: np.ndarray) -> None:
+    def add(self, customer: np.ndarray, enter: np.ndarray, exit_time: np.ndarray) -> None:
         self.customer = np.concatenate([self.customer, customer])
+        self.enter = np.concatenate([self.enter, enter])
         self.exit = np.concatenate([self.exit, exit_time])
 
 
@@ -172,7 +176,7 @@ def draw_visits(plan: Plan, block: int, occupants: _Occupants, first_visit: int)
 
     occupants.keep_after(block_start)
     customer = _assign_customers(rng, plan.customers, enter, enter + duration, occupants, block_start)
-    occupants.add(customer, enter + duration)
+    occupants.add(customer, enter, enter + duration)
     return Visits(enter, duration, customer, first_visit)
 
 
@@ -180,11 +184,10 @@ def _assign_customers(rng: np.random.Generator, customers: int, enter: np.ndarra
                       exit_time: np.ndarray, occupants: _Occupants, block_start: int) -> np.ndarray:
     chosen = rng.integers(0, customers, len(enter), dtype=np.int32)
     held = len(occupants.customer)
-    # Occupants entered before the block: give them an entry time before every new arrival.
-    enter_rel = np.concatenate([np.full(held, -1, np.int64), enter - block_start])
+    enter_rel = np.concatenate([occupants.enter, enter]) - block_start
     exit_rel = np.concatenate([occupants.exit, exit_time]) - block_start
     index = np.arange(held + len(enter))
-    for _ in range(200):
+    for _ in range(VECTOR_ROUNDS):
         who = np.concatenate([occupants.customer, chosen]).astype(np.int64)
         order = np.lexsort((index, enter_rel, who))
         # Running maximum of (customer, exit) keys: its high half equals the row's customer
@@ -197,9 +200,25 @@ def _assign_customers(rng: np.random.Generator, customers: int, enter: np.ndarra
         if redraw.size == 0:
             return chosen
         chosen[redraw] = rng.integers(0, customers, redraw.size, dtype=np.int32)
-    raise CapacityError(
-        f"could not find customers who are not inside already for {redraw.size} visits: the "
-        f"customer list of {customers} is too small for this occupancy")
+    # Crowded: redraws keep displacing each other, so settle the block in arrival order.
+    return _assign_in_order(rng, customers, enter, exit_time, occupants, chosen)
+
+
+def _assign_in_order(rng: np.random.Generator, customers: int, enter: np.ndarray,
+                     exit_time: np.ndarray, occupants: _Occupants, chosen: np.ndarray) -> np.ndarray:
+    busy_until = dict(zip(occupants.customer.tolist(), occupants.exit.tolist()))
+    chosen = chosen.copy()
+    for i, (since, until, who) in enumerate(zip(enter.tolist(), exit_time.tolist(), chosen.tolist())):
+        if busy_until.get(who, -1) >= since:
+            free = [c for c in range(customers) if busy_until.get(c, -1) < since]
+            if not free:
+                raise CapacityError(
+                    f"all {customers} customers of the list are inside at once: the list is too "
+                    f"small for this occupancy")
+            who = free[int(rng.integers(0, len(free)))]
+            chosen[i] = who
+        busy_until[who] = until
+    return chosen
 
 
 def walk_visits(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> dict[str, np.ndarray]:

@@ -75,6 +75,7 @@ def visit_table(frame: pd.DataFrame) -> pd.DataFrame:
     })
     table["duration"] = (table["exit_ts"] - table["enter_ts"]).astype("Int64")
     table["complete"] = table["duration"].notna().to_numpy(dtype=bool)
+    table.index.name = "visit"
     return table.reset_index()
 
 

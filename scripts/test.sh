@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install what the tests need (mosquitto, Chromium) when missing, set up .venv, run the tests.
+# Extra arguments go to pytest, e.g. scripts/test.sh -k engine
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || missing+=(mosquitto)
+command -v mosquitto_sub >/dev/null 2>&1 || missing+=(mosquitto-clients)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]}"
+  as_root apt-get update -q
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+scripts/setup-venv.sh dev
+# The notebooks run in a kernel of this venv's interpreter.
+.venv/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,90 @@
+"""The MQTT sink: how the store's events reach the systems downstream.
+
+This module is the public face of the MQTT side; the parts live beside it:
+
+- :mod:`~customersim.sinks.mqtt_settings`: :class:`MqttSettings` from the environment
+  (MQTT_HOST, MQTT_PORT, MQTT_NAME, topics, QoS, credentials, TLS, mock mode);
+- :mod:`~customersim.sinks.mqtt_payloads`: the payload contract, encoded column-wise;
+- :mod:`~customersim.sinks.mqtt_connection`: paho clients, retries and failures in words;
+- :mod:`~customersim.sinks.mqtt_publisher`: :class:`Publisher`, paced and long-lived;
+- :mod:`~customersim.sinks.mqtt_feed`: :class:`MessageFeed`, a subscriber keeping the latest.
+
+:func:`send_event` is the one-shot helper: one hand-made event on its topic, the way the old
+service's produce_entry / produce_move / produce_exit endpoints did it.
+
+Example:
+    >>> settings = MqttSettings(mock=True)
+    >>> send_event(settings, "move", customer_id="997", ts=192326400, x=2, y=3)
+    b'{"id":"997","ts":192326400,"x":2,"y":3}'
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+
+from customersim.sinks.mqtt_connection import Connector, MqttError, make_client, warn_if_insecure
+from customersim.sinks.mqtt_feed import FeedMessage, MessageFeed
+from customersim.sinks.mqtt_payloads import encode_frame, encode_payload
+from customersim.sinks.mqtt_publisher import Publisher, PublisherStats, parse_speed
+from customersim.sinks.mqtt_settings import MqttSettings, MqttSettingsError, Topics
+
+__all__ = [
+    "FeedMessage", "MessageFeed", "MqttError", "MqttSettings", "MqttSettingsError", "Publisher",
+    "PublisherStats", "Topics", "encode_frame", "encode_payload", "parse_speed", "send_event",
+]
+
+log = logging.getLogger("customersim.mqtt")
+mock_log = logging.getLogger("customersim.mqtt.mock")
+
+
+def send_event(settings: MqttSettings, event: str, customer_id: str, ts: int | None = None,
+               x: int | None = None, y: int | None = None, *, timeout: float = 10.0) -> bytes:
+    """Publish one event on its topic and wait for the broker to take it.
+
+    Args:
+        settings: the broker, topics and QoS.
+        event: ``enter``, ``move`` or ``exit``.
+        customer_id: the customer's id (sent as a string).
+        ts: epoch seconds; default now.
+        x, y: the cell of a move (required for moves, not allowed otherwise).
+        timeout: seconds to reach the broker and get the acknowledgement.
+
+    Returns:
+        The payload that was sent.
+
+    Raises:
+        ValueError: a bad event, or x/y missing on a move / given on enter or exit.
+        MqttError: no broker set, unreachable, refused, or no acknowledgement in time.
+    """
+    if event != "move" and (x is not None or y is not None):
+        raise ValueError(f"x and y only go with move events, not {event!r}")
+    payload = encode_payload(event, customer_id, int(time.time()) if ts is None else ts, x, y)
+    topic = settings.topics.for_event(event)
+    if settings.mock:
+        mock_log.info("%s %s", topic, payload.decode("utf-8"))
+        return payload
+    if not settings.host:
+        raise MqttError("no broker to send to: set MQTT_HOST (or TESTING_MOCK_MQTT=true to only "
+                        "log the message)")
+    warn_if_insecure(settings)
+    # A client id of its own, so that a running publisher named MQTT_NAME is not kicked off.
+    client = make_client(settings, f"{settings.client_id}-send-{uuid.uuid4().hex[:8]}")
+    connector = Connector(client, settings, threading.Event())
+    client.on_connect = lambda c, u, f, reason, p: connector.note_connack(reason)
+    client.on_disconnect = lambda *args: connector.note_disconnect()
+    try:
+        connector.connect_with_retry(timeout)
+        client.loop_start()
+        info = client.publish(topic, payload, settings.qos)
+        info.wait_for_publish(timeout)
+        if not info.is_published():
+            raise MqttError(f"broker {settings.address} did not acknowledge the message within "
+                            f"{timeout:g} s")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    log.info("sent %s %s", topic, payload.decode("utf-8"))
+    return payload

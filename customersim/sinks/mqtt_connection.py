@@ -1,0 +1,201 @@
+"""Getting through to the broker: paho clients built from settings, and failures in words.
+
+A store's events are only useful if they arrive, so connecting is patient where patience helps
+(nothing listening yet, a broker restarting: retry with exponential backoff until a deadline)
+and quick where it cannot (a refused password, a certificate that does not verify: stop at once).
+Whatever goes wrong is turned into one sentence that names the broker and the setting to check,
+never a traceback and never the password.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from customersim.sinks.mqtt_settings import MqttSettings
+
+log = logging.getLogger("customersim.mqtt")
+
+# Reason codes (MQTT 3.1.1 return codes 4/5 are mapped by paho to 134/135) that mean the
+# broker does not accept these credentials: retrying will not help.
+_CREDENTIAL_CODES = {134, 135, 4, 5}
+
+
+class MqttError(Exception):
+    """Publishing cannot go on; the message says why in words (no secrets)."""
+
+
+def make_client(settings: MqttSettings, client_id: str | None = None) -> mqtt.Client:
+    """A paho client (callback API version 2) configured for ``settings``, not yet connected.
+
+    Raises:
+        MqttError: a TLS file cannot be loaded (the message names the variable).
+    """
+    protocol = mqtt.MQTTv5 if settings.protocol == "5" else mqtt.MQTTv311
+    kwargs = {} if protocol == mqtt.MQTTv5 else {"clean_session": True}
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or settings.client_id,
+                         protocol=protocol, transport=settings.transport, **kwargs)
+    if settings.username is not None:
+        client.username_pw_set(settings.username, settings.password)
+    if settings.tls:
+        try:
+            client.tls_set(ca_certs=settings.ca_file, certfile=settings.client_cert_file,
+                           keyfile=settings.client_key_file, cert_reqs=ssl.CERT_REQUIRED)
+        except (OSError, ssl.SSLError, ValueError) as error:
+            raise MqttError(
+                "cannot load the TLS files (MQTT_BROKER_CERT_FILE, MQTT_CLIENT_CERT_FILE, "
+                f"MQTT_CLIENT_KEY_FILE): {_reason(error)}") from None
+        if settings.tls_insecure:
+            client.tls_insecure_set(True)
+    return client
+
+
+def warn_if_insecure(settings: MqttSettings) -> None:
+    """Say loudly that the broker's identity is not being checked."""
+    if settings.tls and settings.tls_insecure:
+        log.warning("MQTT_TLS_INSECURE is on: the broker's certificate is NOT checked against the "
+                    "host name %s; anyone able to intercept the connection can read and change "
+                    "these messages. Do not use this outside a test setup.", settings.host)
+
+
+def _reason(error: BaseException) -> str:
+    text = getattr(error, "reason", None) or getattr(error, "strerror", None) or str(error)
+    return str(text) or type(error).__name__
+
+
+def describe_socket_error(settings: MqttSettings, error: BaseException) -> tuple[str, bool]:
+    """Words for a failed connection attempt, and whether trying again could help."""
+    where = f"broker {settings.address}"
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return (f"{where}: TLS certificate check failed ({error.verify_message or _reason(error)}); "
+                "check MQTT_BROKER_CERT_FILE is the CA that signed the broker's certificate and that "
+                "MQTT_HOST matches a name in it", False)
+    if isinstance(error, ssl.SSLError):
+        return (f"{where}: TLS handshake failed ({_reason(error)}); is this a TLS listener, and does "
+                "it accept the client certificate (MQTT_CLIENT_CERT_FILE / MQTT_CLIENT_KEY_FILE)?",
+                False)
+    if isinstance(error, ConnectionRefusedError):
+        return f"{where}: connection refused (is a broker listening there?)", True
+    if isinstance(error, socket.gaierror):
+        return f"{where}: cannot resolve the host name {settings.host!r} (check MQTT_HOST)", True
+    if isinstance(error, (TimeoutError, socket.timeout)):
+        return f"{where}: no answer (timed out)", True
+    if isinstance(error, OSError):
+        return f"{where}: cannot connect ({_reason(error)})", True
+    return f"{where}: cannot connect ({type(error).__name__}: {_reason(error)})", True
+
+
+def describe_refusal(settings: MqttSettings, reason: ReasonCode | int) -> tuple[str, bool]:
+    """Words for a CONNACK that refused us, and whether trying again could help."""
+    value = reason.value if isinstance(reason, ReasonCode) else int(reason)
+    words = str(reason).lower() if isinstance(reason, ReasonCode) else f"code {value}"
+    if value in _CREDENTIAL_CODES:
+        hint = ("check MQTT_USERNAME / MQTT_PASSWORD" if settings.username else
+                "the broker wants a user name and password: set MQTT_USERNAME / MQTT_PASSWORD")
+        return f"broker {settings.address} refused the connection: {words} ({hint})", False
+    if value in (2, 133):
+        return (f"broker {settings.address} refused the connection: {words} (check MQTT_NAME, "
+                "the client id)", False)
+    if value in (1, 132):
+        return (f"broker {settings.address} refused the connection: {words} (try MQTT_PROTOCOL=3.1.1 "
+                "or 5)", False)
+    return f"broker {settings.address} refused the connection: {words}", True
+
+
+class Connector:
+    """Connects (or reconnects) one paho client with retries and backoff.
+
+    The network loop is driven here until the broker answers the CONNECT, so that each failure
+    can be put in words. After that the caller drives the client: with ``loop_start()`` (the
+    message feed, one-shot sends) or by calling ``loop()`` itself (the publisher). Calling
+    :meth:`connect_with_retry` again after a lost connection reconnects; paho then resends the
+    QoS 1/2 messages that were not acknowledged.
+    """
+
+    def __init__(self, client: mqtt.Client, settings: MqttSettings, stop: threading.Event,
+                 on_attempt_failed: Callable[[str], None] | None = None) -> None:
+        self.client = client
+        self.settings = settings
+        self.stop = stop
+        self.connack = threading.Event()
+        self.refusal: ReasonCode | None = None
+        self.closed_early = False
+        self._on_attempt_failed = on_attempt_failed
+
+    # paho calls these two from its loop (here: from connect_with_retry's loop calls).
+    def note_connack(self, reason: ReasonCode) -> None:
+        self.refusal = reason if reason.is_failure else None
+        self.connack.set()
+
+    def note_disconnect(self) -> None:
+        if not self.connack.is_set():
+            self.closed_early = True
+
+    def connect_with_retry(self, give_up_after: float) -> None:
+        """Connect, retrying with backoff for up to ``give_up_after`` seconds.
+
+        Raises:
+            MqttError: the broker refused us, TLS failed, or it stayed unreachable; also when
+                ``stop`` was set before a connection was made.
+        """
+        deadline = time.monotonic() + give_up_after
+        delay = 0.25
+        last = f"broker {self.settings.address}: no connection attempt was made"
+        while True:
+            words, retry = self._attempt()
+            if words is None:
+                return
+            last = words
+            if not retry:
+                raise MqttError(words)
+            if self._on_attempt_failed:
+                self._on_attempt_failed(words)
+            now = time.monotonic()
+            if now + delay > deadline:
+                raise MqttError(f"{last}; gave up after {give_up_after:g} s")
+            log.info("%s; retrying in %.1f s", words, delay)
+            if self.stop.wait(delay):
+                raise MqttError(f"stopped before connecting ({last})")
+            delay = min(delay * 2, 5.0)
+
+    def _attempt(self) -> tuple[str | None, bool]:
+        """One connection attempt; ``(None, _)`` on success, else words and whether to retry."""
+        self.connack.clear()
+        self.refusal = None
+        self.closed_early = False
+        try:
+            self.client.connect(self.settings.host, self.settings.port, self.settings.keepalive)
+        except (OSError, ssl.SSLError) as error:
+            return describe_socket_error(self.settings, error)
+        except ValueError as error:
+            return f"broker {self.settings.address}: {error}", False
+        # Drive the network loop ourselves until the broker answers the CONNECT.
+        deadline = time.monotonic() + max(10.0, float(self.settings.keepalive))
+        while not self.connack.is_set() and time.monotonic() < deadline:
+            rc = self.client.loop(timeout=0.1)
+            if rc != mqtt.MQTT_ERR_SUCCESS and not self.connack.is_set():
+                self.client.disconnect()
+                if self.closed_early or rc == mqtt.MQTT_ERR_CONN_LOST:
+                    hint = (" (does this TLS listener require a client certificate? set "
+                            "MQTT_CLIENT_CERT_FILE / MQTT_CLIENT_KEY_FILE)" if self.settings.tls else
+                            " (is it an MQTT listener, with the MQTT_PROTOCOL and MQTT_TRANSPORT it "
+                            "expects?)")
+                    return (f"broker {self.settings.address} closed the connection before accepting "
+                            f"it{hint}", True)
+                return (f"broker {self.settings.address}: connection failed "
+                        f"({mqtt.error_string(rc)})", True)
+        if not self.connack.is_set():
+            self.client.disconnect()
+            return f"broker {self.settings.address}: no answer to CONNECT (timed out)", True
+        if self.refusal is not None:
+            self.client.disconnect()
+            return describe_refusal(self.settings, self.refusal)
+        return None, False

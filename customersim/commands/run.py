@@ -1,0 +1,119 @@
+"""``customersim run``: the long-running service, a store that never closes.
+
+This is what the service it replaces was: from the moment it starts, shoppers come and go (the
+store is already in steady state at the first second), and each of their events is published
+when it happens (or ``--speed`` times faster). It simulates in rolling windows without end and
+stops cleanly on SIGINT or SIGTERM, letting in-flight messages be acknowledged.
+
+Without MQTT_HOST it starts the built-in broker on 127.0.0.1:MQTT_PORT and says so in one line;
+with MQTT_HOST it publishes there. It logs to the console and to LOG_FILENAME (messages.log).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from customersim.broker import EmbeddedBroker
+from customersim.cli import UserError
+from customersim.commands.mqtt_options import (add_publish_arguments, extra_fields_from_args,
+                                               mqtt_settings, speed_from_args)
+from customersim.commands.options import add_sim_arguments, config_from_args
+from customersim.logs import setup_logging
+from customersim.sinks.mqtt import MqttError, Publisher
+
+log = logging.getLogger("customersim.run")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run", help="the live service: simulate from now, endlessly, and publish in real time",
+        description="Simulate the store from now on, without end, and publish each event when it "
+                    "happens (or --speed times faster) until SIGINT/SIGTERM. Without MQTT_HOST a "
+                    "built-in broker is started on 127.0.0.1:MQTT_PORT. --start and --hours are "
+                    "ignored: the service starts now and has no end.")
+    parser.add_argument("--stats-every", type=float, default=60.0, metavar="S",
+                        help="seconds between progress lines in the log (default 60)")
+    parser.add_argument("--chunk-rows", type=int, default=20_000, metavar="N",
+                        help="events simulated ahead at a time (default 20000)")
+    add_publish_arguments(parser, default_speed="1", default_give_up=300.0)
+    add_sim_arguments(parser)
+    parser.set_defaults(handler=run)
+
+
+class _StopOnSignal:
+    """SIGINT/SIGTERM set an event instead of raising, for the time of a ``with`` block."""
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self.signal_name: str | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.signal_name = signal.Signals(signum).name
+        self.requested.set()
+
+    def __enter__(self) -> _StopOnSignal:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    setup_logging(environ, to_file=True)
+    settings = mqtt_settings(args, environ)
+    speed = speed_from_args(args)
+    config = config_from_args(args, environ).replace(start=int(time.time()))
+    from customersim.api import simulate_chunks
+
+    broker: EmbeddedBroker | None = None
+    with _StopOnSignal() as stop:
+        try:
+            if not settings.mock and not settings.host:
+                broker = EmbeddedBroker("127.0.0.1", settings.port).start()
+                settings = settings.replace(host="127.0.0.1")
+                print(broker.announcement(), flush=True)
+                log.info("%s", broker.announcement())
+            publisher = Publisher(settings, speed, give_up_after=args.give_up_after,
+                                  extra_fields=extra_fields_from_args(args))
+            frames = simulate_chunks(config, chunk_rows=args.chunk_rows, endless=True)
+            log.info("simulating from %d (now) at speed %s: %d x %d store, %g customers inside on "
+                     "average; publishing to %s", config.start, args.speed, config.width,
+                     config.height, config.customers_average_in_store,
+                     "mock mode (log only)" if settings.mock else settings.address)
+            publisher.start(frames, origin_ts=config.start)
+            next_report = time.monotonic() + args.stats_every
+            while True:
+                stats = publisher.wait(0.25)
+                if not stats.running:
+                    break
+                if stop.requested.is_set():
+                    log.info("%s received: stopping", stop.signal_name)
+                    stats = publisher.stop(timeout=5.0)
+                    break
+                if time.monotonic() >= next_report:
+                    next_report += args.stats_every
+                    log.info("running: %s published, %s acknowledged, %.1f msg/s, lag %.1f s%s",
+                             f"{stats.published:,}", f"{stats.acknowledged:,}", stats.rate,
+                             stats.lag_seconds, "" if stats.connected or settings.mock else
+                             " (not connected)")
+        except MqttError as error:
+            raise UserError(str(error)) from None
+        finally:
+            if broker is not None:
+                broker.stop()
+    log.info("stopped: %s", stats.summary())
+    if stats.error:
+        raise UserError(stats.error)
+    return 0 if stats.failed == 0 else 1

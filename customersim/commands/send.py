@@ -1,0 +1,60 @@
+"""``customersim send``: one hand-made event on its topic, for testing consumers.
+
+What the old service's produce_entry / produce_move / produce_exit endpoints did::
+
+    customersim send move --id 997 --ts 192326400 --x 2 --y 3
+    # customer/move {"id":"997","ts":192326400,"x":2,"y":3}
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping
+
+from customersim.cli import UserError
+from customersim.commands.mqtt_options import add_qos_argument, mqtt_settings, require_external_broker
+from customersim.config import parse_start
+from customersim.frame import EVENT_TYPES
+from customersim.logs import setup_logging
+from customersim.sinks.mqtt import MqttError, send_event
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "send", help="publish one hand-made event (enter, move or exit)",
+        description="Publish one event on its topic and wait for the broker to take it. "
+                    "Example: customersim send move --id 997 --ts 192326400 --x 2 --y 3")
+    parser.add_argument("event", choices=EVENT_TYPES, help="event type")
+    parser.add_argument("--id", dest="customer_id", required=True, help="customer id (sent as a string)")
+    parser.add_argument("--ts", default=None, metavar="TIME",
+                        help="epoch seconds or ISO 8601 time (default: now)")
+    parser.add_argument("--x", type=int, default=None, help="cell x (move only)")
+    parser.add_argument("--y", type=int, default=None, help="cell y (move only)")
+    parser.add_argument("--timeout", type=float, default=10.0, metavar="S",
+                        help="seconds to reach the broker and get the acknowledgement")
+    add_qos_argument(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    setup_logging(environ)
+    if args.event == "move" and (args.x is None or args.y is None):
+        raise UserError("a move needs --x and --y")
+    if args.event != "move" and (args.x is not None or args.y is not None):
+        raise UserError(f"--x and --y only go with move events, not {args.event}")
+    ts = None
+    if args.ts is not None:
+        try:
+            ts = parse_start(args.ts)
+        except ValueError as error:
+            raise UserError(f"--ts = {args.ts!r} is not allowed: expected {error}") from None
+    settings = mqtt_settings(args, environ)
+    require_external_broker(settings, "customersim send")
+    try:
+        payload = send_event(settings, args.event, customer_id=args.customer_id, ts=ts, x=args.x,
+                             y=args.y, timeout=args.timeout)
+    except (MqttError, ValueError) as error:
+        raise UserError(str(error)) from None
+    print(f"{settings.topics.for_event(args.event)} {payload.decode('utf-8')}", file=sys.stdout)
+    return 0

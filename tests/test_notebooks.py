@@ -1,0 +1,103 @@
+"""The analysis notebooks run top to bottom from a fresh kernel, and are committed clean.
+
+Each notebook is executed with nbclient in a new ``python3`` kernel whose interpreter is the
+one running pytest (checked by its own test), from a temporary working directory, so that a
+notebook that writes into its folder would not dirty the repository. Any cell error fails the
+test. The MQTT settings of the environment are removed from the kernel's environment, so the
+streaming notebook always uses its mock publisher here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+from nbformat.v4 import new_code_cell, new_notebook
+
+NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+EXPECTED = ["01_quickstart.ipynb", "02_heatmaps_and_journeys.ipynb", "03_datasets_and_streaming.ipynb"]
+KERNEL = "python3"
+CELL_TIMEOUT = 120     # seconds for one cell: far above what any cell needs
+NOTEBOOK_BUDGET = 60   # seconds for a whole notebook, kernel start included
+
+
+def kernel_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MQTT_") and k != "TESTING_MOCK_MQTT"}
+    env["PYTHONHASHSEED"] = "0"
+    return env
+
+
+def run_notebook(notebook: nbformat.NotebookNode, workdir: Path) -> nbformat.NotebookNode:
+    """Execute a notebook in a fresh kernel; raises CellExecutionError on a failing cell."""
+    client = NotebookClient(notebook, timeout=CELL_TIMEOUT, kernel_name=KERNEL,
+                            resources={"metadata": {"path": str(workdir)}})
+    client.execute(env=kernel_env())
+    return notebook
+
+
+def test_all_notebooks_are_found():
+    assert [p.name for p in NOTEBOOKS] == EXPECTED
+
+
+def test_kernel_runs_the_interpreter_of_the_tests(tmp_path):
+    notebook = new_notebook(cells=[new_code_cell("import sys, customersim; print(sys.executable)")])
+    run_notebook(notebook, tmp_path)
+    printed = notebook.cells[0].outputs[0]["text"].strip()
+    assert Path(printed).resolve() == Path(sys.executable).resolve()
+
+
+def test_a_failing_cell_fails_the_run(tmp_path):
+    notebook = new_notebook(cells=[new_code_cell("x = 1"), new_code_cell("assert x == 2, 'cell failed'")])
+    with pytest.raises(CellExecutionError, match="cell failed"):
+        run_notebook(notebook, tmp_path)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_from_a_fresh_kernel(path, tmp_path):
+    notebook = nbformat.read(path, as_version=4)
+    began = time.perf_counter()
+    run_notebook(notebook, tmp_path)
+    seconds = time.perf_counter() - began
+    print(f"{path.name}: {seconds:.1f} s")
+    errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert not errors
+    assert list(tmp_path.iterdir()) == [], "a notebook wrote files into its working directory"
+    assert seconds < NOTEBOOK_BUDGET, f"{path.name} took {seconds:.1f} s (budget {NOTEBOOK_BUDGET} s)"
+
+
+def unclean_cells(notebook: nbformat.NotebookNode) -> list[str]:
+    """Ids of code cells that carry outputs or an execution count."""
+    return [cell.get("id", str(i)) for i, cell in enumerate(notebook.cells)
+            if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count") is not None)]
+
+
+def test_unclean_cells_finds_outputs_and_counts():
+    notebook = new_notebook(cells=[new_code_cell("1", id="clean"), new_code_cell("2", id="counted"),
+                                   new_code_cell("3", id="output")])
+    notebook.cells[1].execution_count = 4
+    notebook.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="3\n")]
+    assert unclean_cells(notebook) == ["counted", "output"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_is_committed_without_outputs(path):
+    notebook = nbformat.read(path, as_version=4)
+    nbformat.validate(notebook)
+    assert unclean_cells(notebook) == [], f"{path.name}: clear outputs before committing"
+    assert "widgets" not in notebook.metadata
+
+
+def test_notebooks_match_their_builder():
+    spec = importlib.util.spec_from_file_location("build_notebooks", NOTEBOOK_DIR / "build_notebooks.py")
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    assert builder.main(["--check"]) == 0, "run python notebooks/build_notebooks.py and commit the result"

@@ -1,0 +1,34 @@
+"""Shared fixtures: real mosquitto brokers for the MQTT tests (see ``tests/mqtt_broker.py``)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from mqtt_broker import Mosquitto
+
+
+@pytest.fixture(scope="session")
+def mosquitto() -> Iterator[Mosquitto]:
+    """One broker for the session: anonymous, password, TLS, client-certificate and websockets
+    listeners on free ports of 127.0.0.1."""
+    broker = Mosquitto.create(kinds=("plain", "password", "tls", "mtls", "websockets")).start()
+    yield broker
+    broker.cleanup()
+
+
+@pytest.fixture
+def restartable_mosquitto() -> Iterator[Mosquitto]:
+    """A broker of the test's own, with persistence, that the test may stop and start again."""
+    broker = Mosquitto.create(kinds=("plain",), persistent=True).start()
+    yield broker
+    broker.cleanup()
+
+
+@pytest.fixture
+def topics() -> dict[str, str]:
+    """Event topics of this test only, so that tests sharing the broker do not hear each other."""
+    base = f"test/{uuid.uuid4().hex[:12]}"
+    return {"enter": f"{base}/enter", "move": f"{base}/move", "exit": f"{base}/exit"}

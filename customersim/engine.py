@@ -24,6 +24,8 @@ out. :mod:`customersim.api` turns the arrays into DataFrames.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -221,12 +223,17 @@ def _assign_in_order(rng: np.random.Generator, customers: int, enter: np.ndarray
     return chosen
 
 
-def walk_visits(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> dict[str, np.ndarray]:
+def walk_visits(plan: Plan, block: int, visits: Visits, pace: np.ndarray,
+                prefix: int = 0) -> dict[str, np.ndarray]:
     """All events of a block's visits, visit by visit and step by step (visit-major order).
 
+    Args:
+        prefix: rows to leave free at the front of every array (for events carried over from
+            earlier blocks, so that merging them costs no copy of the block).
+
     Returns:
-        ``ts`` (int64), ``cell`` (int32), ``event`` (int8 codes) per event, and ``counts``
-        (events per visit, int64).
+        ``ts`` (int64), ``cell`` (int32), ``event`` (int8 codes) and ``visit`` (int64 global
+        visit number) per event; the first ``prefix`` rows are left unset.
     """
     config, layout = plan.config, plan.layout
     rng = _stream(config.seed, _WALK, block)
@@ -237,43 +244,48 @@ def walk_visits(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> dic
     budget = visits.duration - plan.reserve
     if layout.degree[door] == 0:  # a one-cell store: nowhere to go
         budget = np.minimum(budget, 0)
-    arrive, steps = _browse_times(rng, config, budget, pace[visits.customer])
+    browse_ts, steps = _browse_times(rng, config, visits.enter, budget, pace[visits.customer])
     cells = _random_walk(rng, layout, steps, door)
 
-    step_offsets = np.cumsum(steps) - steps
     last = np.full(n_visits, door, dtype=np.int32)
     walked = steps > 0
-    last[walked] = cells[step_offsets[walked] + steps[walked] - 1]
+    last[walked] = cells[(np.cumsum(steps) - 1)[walked]]
     home = layout.door_distance[last].astype(np.int64)
     paths = layout.home_paths(last)
 
     counts = 2 + steps + home
-    first_row = np.cumsum(counts) - counts
-    total = int(counts.sum())
+    first_row = prefix + np.cumsum(counts) - counts
+    total = prefix + int(counts.sum())
     ts = np.empty(total, dtype=np.int64)
     cell = np.empty(total, dtype=np.int32)
     event = np.full(total, MOVE, dtype=np.int8)
+    visit = np.empty(total, dtype=np.int64)
+    visit[prefix:] = np.repeat(np.arange(visits.first_visit, visits.first_visit + n_visits), counts)
 
     exit_rows = first_row + counts - 1
+    exit_time = visits.enter + visits.duration
     ts[first_row] = visits.enter
     cell[first_row] = door
     event[first_row] = ENTER
-    ts[exit_rows] = visits.enter + visits.duration
-    cell[exit_rows] = np.where(home > 0, paths[np.arange(n_visits), np.maximum(home - 1, 0)], last) \
-        if paths.shape[1] else last
+    ts[exit_rows] = exit_time
+    cell[exit_rows] = paths[np.arange(n_visits), np.maximum(home - 1, 0)] if paths.shape[1] else last
+    cell[exit_rows[home == 0]] = last[home == 0]
     event[exit_rows] = EXIT
 
-    browse_rows = _segment_rows(first_row + 1, steps)
-    ts[browse_rows] = np.repeat(visits.enter, steps) + arrive
-    cell[browse_rows] = cells
-
-    if paths.shape[1]:
-        home_rows = _segment_rows(first_row + 1 + steps, home)
-        leave = visits.enter + visits.duration - home * walk
+    # Walks home: mark their rows, so that the rows still marked MOVE are the browsing steps.
+    home_rows = _segment_rows(first_row + 1 + steps, home)
+    event[home_rows] = _HOME
+    event[:prefix] = ENTER  # not MOVE: keeps the prefix out of the browsing mask
+    browsing = event == MOVE
+    ts[browsing] = browse_ts
+    cell[browsing] = cells
+    if home_rows.size:
+        leave = exit_time - home * walk
         step_index = home_rows - np.repeat(first_row + 1 + steps, home)
         ts[home_rows] = np.repeat(leave, home) + step_index * walk
         cell[home_rows] = paths[np.arange(paths.shape[1])[None, :] < home[:, None]]
-    return {"ts": ts, "cell": cell, "event": event, "counts": counts}
+        event[home_rows] = MOVE
+    return {"ts": ts, "cell": cell, "event": event, "visit": visit}
 
 
 def _segment_rows(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -283,44 +295,73 @@ def _segment_rows(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) + np.repeat(starts - seg_first, lengths)
 
 
-def _browse_times(rng: np.random.Generator, config: SimConfig, budget: np.ndarray,
+def _browse_times(rng: np.random.Generator, config: SimConfig, enter: np.ndarray, budget: np.ndarray,
                   pace: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Arrival times (seconds after entering) at each browsed cell, and how many per visit.
+    """Times (epoch seconds) at which each visit steps into its browsed cells, and how many.
 
-    A shopper keeps stepping while the arrival at the next cell is within ``budget`` (the
-    visit length minus the time to walk home from anywhere). Dwells are gamma distributed with
-    the visit's pace; enough of them are drawn at once for almost every visit, and the few
-    visits whose draws ran out are drawn again with more.
+    A shopper keeps stepping while the arrival at the next cell is within ``budget`` seconds of
+    entering (the visit length minus the time to walk home from anywhere). Dwells are gamma
+    distributed around the visit's pace, at least one second; enough of them are drawn at once
+    for almost every visit, and the few visits whose draws ran out are drawn again with more.
     """
-    shape = 1.0 / config.dwell_spread**2
-    mean_dwell = (config.dwell_mean_seconds * pace).astype(np.float64)
+    quantiles = dwell_quantiles(config.dwell_spread)
+    mean_dwell = (config.dwell_mean_seconds * pace).astype(np.float32)
     expected = np.where(budget > 0, budget / mean_dwell, 0.0)
-    draws = np.where(budget > 0, np.ceil(expected * 1.15 + 4 * np.sqrt(expected) + 4), 0).astype(np.int64)
+    spread = 3 * config.dwell_spread * np.sqrt(expected) + 3
+    draws = np.where(budget > 0, np.ceil(expected + spread), 0).astype(np.int64)
     steps = np.zeros(len(budget), dtype=np.int64)
-    rounds: list[tuple[np.ndarray, np.ndarray]] = []  # (visits finished, their arrival times)
+    rounds: list[tuple[np.ndarray, np.ndarray]] = []  # (visits finished, their step times)
     pending = np.flatnonzero(draws > 0)
     while pending.size:
         m = draws[pending]
-        scale = np.repeat((mean_dwell[pending] / shape).astype(np.float32), m)
-        dwell = np.maximum(np.rint(rng.standard_gamma(shape, int(m.sum()), dtype=np.float32) * scale), 1)
-        elapsed = np.cumsum(dwell.astype(np.int64))
+        dwell = quantiles[rng.integers(0, len(quantiles), int(m.sum()), dtype=np.uint16)]
+        dwell *= np.repeat(mean_dwell[pending], m)
+        np.rint(dwell, out=dwell)
+        elapsed = np.cumsum(np.maximum(dwell, 1).astype(np.int32), dtype=np.int64)
         seg_first = np.cumsum(m) - m
-        elapsed -= np.repeat(elapsed[seg_first] - dwell[seg_first].astype(np.int64), m)
-        inside = elapsed <= np.repeat(budget[pending], m)
+        # Elapsed time before each visit's first draw, to make the cumulative sum per visit.
+        base = np.r_[0, elapsed[seg_first[1:] - 1]]
+        inside = elapsed <= np.repeat(budget[pending] + base, m)
         count = np.add.reduceat(inside, seg_first).astype(np.int64)
         done = count < m
         steps[pending[done]] = count[done]
-        rounds.append((pending[done], elapsed[inside & np.repeat(done, m)]))
+        kept = inside & np.repeat(done, m)
+        times = elapsed[kept] + np.repeat((enter[pending] - base)[done], count[done])
+        rounds.append((pending[done], times))
         # Visits whose draws all fitted may have had time for more: draw again, twice as many.
         pending = pending[~done]
         draws[pending] *= 2
     if len(rounds) == 1:
         return rounds[0][1], steps
-    arrive = np.empty(int(steps.sum()), dtype=np.int64)
+    times = np.empty(int(steps.sum()), dtype=np.int64)
     offsets = np.cumsum(steps) - steps
-    for finished, times in rounds:
-        arrive[_segment_rows(offsets[finished], steps[finished])] = times
-    return arrive, steps
+    for finished, part in rounds:
+        times[_segment_rows(offsets[finished], steps[finished])] = part
+    return times, steps
+
+
+@functools.lru_cache(maxsize=16)
+def dwell_quantiles(spread: float, size: int = 1 << 16) -> np.ndarray:
+    """Equally likely values of a gamma distribution with mean 1 and the given spread (CV).
+
+    Drawing a uniform index into this table is an inverse-CDF draw from the gamma
+    distribution, several times cheaper than numpy's gamma sampler; the CDF is integrated
+    numerically on a log-spaced grid (so shapes below 1, with a pole at 0, work too), and the
+    table is rescaled to a mean of exactly 1.
+    """
+    shape = 1.0 / spread**2
+    upper = shape + 60 * math.sqrt(shape) + 60
+    x = np.geomspace(1e-12, upper, 1 << 20)
+    log_density = (shape - 1) * np.log(x) - x - math.lgamma(shape)
+    weight = np.exp(log_density) * x  # density with respect to log(x)
+    cdf = np.empty_like(x)
+    cdf[0] = math.exp(shape * math.log(x[0]) - math.lgamma(shape + 1))
+    cdf[1:] = cdf[0] + np.cumsum((weight[1:] + weight[:-1]) / 2 * np.diff(np.log(x)))
+    cdf /= cdf[-1]
+    table = np.interp((np.arange(size) + 0.5) / size, cdf, x) / shape
+    table = (table / table.mean()).astype(np.float32)
+    table.setflags(write=False)
+    return table
 
 
 def _random_walk(rng: np.random.Generator, layout: StoreLayout, steps: np.ndarray, door: int) -> np.ndarray:
@@ -351,24 +392,7 @@ def _random_walk(rng: np.random.Generator, layout: StoreLayout, steps: np.ndarra
     return cells
 
 
-class _Carry:
-    """Events already built whose time is not reached yet, kept in visit-major order."""
-
-    def __init__(self) -> None:
-        self.columns = {
-            "ts": np.empty(0, np.int64), "cell": np.empty(0, np.int32), "event": np.empty(0, np.int8),
-            "customer": np.empty(0, np.int32), "visit": np.empty(0, np.int64),
-        }
-
-
-def block_events(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> dict[str, np.ndarray]:
-    """The events of one block's visits, with their customer and global visit number."""
-    walked = walk_visits(plan, block, visits, pace)
-    local = np.repeat(np.arange(len(visits), dtype=np.int32), walked["counts"])
-    return {
-        "ts": walked["ts"], "cell": walked["cell"], "event": walked["event"],
-        "customer": visits.customer[local], "visit": visits.first_visit + local.astype(np.int64),
-    }
+_HOME = 3  # temporary event code for rows of the walk home, while a block is assembled
 
 
 def iter_event_blocks(plan: Plan, *, endless: bool = False) -> Iterator[dict[str, np.ndarray]]:
@@ -381,42 +405,54 @@ def iter_event_blocks(plan: Plan, *, endless: bool = False) -> Iterator[dict[str
     The blocks cut the stream at times that depend only on the config, so concatenating the
     yielded arrays always gives the same stream.
     """
-    config = plan.config
+    config, layout = plan.config, plan.layout
     start = int(config.start)
     end = None if endless else config.end
     pace = customer_pace(config, plan.customers)
+    cell_x = (np.arange(layout.width * layout.height) % layout.width).astype(np.int16)
+    cell_y = (np.arange(layout.width * layout.height) // layout.width).astype(np.int16)
     occupants = _Occupants()
-    carry = _Carry().columns
-    first_visit = 0
-    block = 0
-    while True:
+    carry = {"ts": np.empty(0, np.int64), "cell": np.empty(0, np.int32),
+             "event": np.empty(0, np.int8), "visit": np.empty(0, np.int64)}
+    # Customer of every visit from ``first_kept`` on (older visits have no events left).
+    visit_customer = np.empty(0, dtype=np.int32)
+    first_kept = 0
+    next_visit = 0
+    for block in itertools.count():
         block_start = plan.origin + block * plan.block_seconds
         if end is not None and block_start >= end:
             return
-        visits = draw_visits(plan, block, occupants, first_visit)
-        first_visit += len(visits)
-        fresh = block_events(plan, block, visits, pace)
-        boundary = block_start + plan.block_seconds
-        if end is not None:
-            boundary = min(boundary, end)
-        merged = {name: np.concatenate([carry[name], fresh[name]]) for name in carry}
+        visits = draw_visits(plan, block, occupants, next_visit)
+        next_visit += len(visits)
+        held = len(carry["ts"])
+        merged = walk_visits(plan, block, visits, pace, prefix=held)
+        for name, values in carry.items():
+            merged[name][:held] = values
+        visit_customer = np.concatenate([visit_customer, visits.customer])
+
+        # One sort of (time, row) keys orders everything: the rows before ``start`` (warm-up),
+        # the rows to emit, and the rows after the block's end (carried, still in order).
         ts = merged["ts"]
-        ready = ts < boundary
-        later = ~ready
-        carry = {name: values[later] for name, values in merged.items()}
-        emit = np.flatnonzero(ready & (ts >= start))
-        block += 1
-        if emit.size == 0:
-            continue
-        # Sort by (ts, position): the position keeps visit-major order for equal times.
-        keys = ((ts[emit] - start) << 32) | np.arange(emit.size, dtype=np.int64)
+        key_base = block_start - plan.block_seconds - plan.max_visit
+        keys = ((ts - key_base) << 32) | np.arange(len(ts), dtype=np.int64)
         keys.sort()
-        order = emit[keys & 0xFFFFFFFF]
-        y, x = np.divmod(merged["cell"][order], config.width)
-        yield {
-            "ts": ts[order], "event": merged["event"][order], "customer": merged["customer"][order],
-            "x": x.astype(np.int16), "y": y.astype(np.int16), "visit": merged["visit"][order],
-        }
+        boundary = block_start + plan.block_seconds if end is None else min(block_start + plan.block_seconds, end)
+        lo, hi = np.searchsorted(keys, [(start - key_base) << 32, (boundary - key_base) << 32])
+        order = keys & 0xFFFFFFFF
+        if hi > lo:
+            emit = order[lo:hi]
+            cell = merged["cell"][emit]
+            visit = merged["visit"][emit]
+            yield {
+                "ts": ts[emit], "event": merged["event"][emit],
+                "customer": visit_customer[visit - first_kept],
+                "x": cell_x[cell], "y": cell_y[cell], "visit": visit,
+            }
+        later = order[hi:]
+        carry = {name: values[later] for name, values in merged.items()}
+        oldest = int(carry["visit"].min()) if len(later) else next_visit
+        visit_customer = visit_customer[oldest - first_kept:]
+        first_kept = oldest
 
 
 def simulate_columns(plan: Plan) -> dict[str, np.ndarray]:

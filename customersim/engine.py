@@ -317,7 +317,8 @@ def _browse_times(rng: np.random.Generator, config: SimConfig, enter: np.ndarray
         dwell = quantiles[rng.integers(0, len(quantiles), int(m.sum()), dtype=np.uint16)]
         dwell *= np.repeat(mean_dwell[pending], m)
         np.rint(dwell, out=dwell)
-        elapsed = np.cumsum(np.maximum(dwell, 1).astype(np.int32), dtype=np.int64)
+        elapsed = np.maximum(dwell, 1).astype(np.int64)
+        np.cumsum(elapsed, out=elapsed)
         seg_first = np.cumsum(m) - m
         # Elapsed time before each visit's first draw, to make the cumulative sum per visit.
         base = np.r_[0, elapsed[seg_first[1:] - 1]]
@@ -456,13 +457,25 @@ def iter_event_blocks(plan: Plan, *, endless: bool = False) -> Iterator[dict[str
 
 
 def simulate_columns(plan: Plan) -> dict[str, np.ndarray]:
-    """The whole window's events as one dict of column arrays (see :func:`iter_event_blocks`)."""
-    parts = list(iter_event_blocks(plan))
-    columns = {}
-    for name in EVENT_COLUMNS:
-        pieces = [part.pop(name) for part in parts]
-        columns[name] = np.concatenate(pieces) if pieces else np.empty(0, _DTYPES[name])
-        del pieces
+    """The whole window's events as one dict of column arrays (see :func:`iter_event_blocks`).
+
+    Blocks are copied into arrays that grow geometrically, so that the peak memory is the
+    result plus one block rather than twice the result.
+    """
+    columns = {name: np.empty(0, dtype) for name, dtype in _DTYPES.items()}
+    rows = 0
+    for part in iter_event_blocks(plan):
+        size = len(part["ts"])
+        if rows + size > len(columns["ts"]):
+            capacity = max(rows + size, int(len(columns["ts"]) * 1.5), 1 << 16)
+            for name, values in columns.items():
+                # resize() reallocates in place where it can: no second copy of the result.
+                values.resize(capacity, refcheck=False)
+        for name, values in columns.items():
+            values[rows:rows + size] = part[name]
+        rows += size
+    for values in columns.values():
+        values.resize(rows, refcheck=False)
     return columns
 
 

@@ -1,0 +1,154 @@
+"""Engine throughput and memory, beside a naive simulation measured in the same run.
+
+    python benchmarks/engine.py [--events 10000000]
+
+The naive reference is how such a simulator is usually first written: one Python object per
+shopper, a loop over every simulated second, one dict per event, then a DataFrame. Both run
+pinned to one core, each in a fresh subprocess so that peak memory (max RSS growth over the
+warmed-up interpreter) belongs to that run alone. Figures are printed as ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+CONFIG = dict(width=20, height=15, customers_average_in_store=25, seed=3)
+EVENTS_PER_HOUR = 2620  # about, for CONFIG: used to size the run
+
+
+def _pin_one_core() -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    import pyarrow
+
+    pyarrow.set_cpu_count(1)
+
+
+def _max_rss() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def run_engine(hours: float) -> dict:
+    _pin_one_core()
+    from customersim import SimConfig, simulate
+
+    simulate(SimConfig(**CONFIG, hours=2))  # warm up imports and caches
+    baseline = _max_rss()
+    started = time.perf_counter()
+    frame = simulate(SimConfig(**CONFIG, hours=hours))
+    seconds = time.perf_counter() - started
+    return {"events": len(frame), "seconds": seconds, "peak_bytes": _max_rss() - baseline}
+
+
+def run_naive(hours: float) -> dict:
+    _pin_one_core()
+    import random
+
+    import pandas as pd
+
+    from customersim.config import SimConfig
+
+    config = SimConfig(**CONFIG, hours=hours)
+    baseline = _max_rss()
+    started = time.perf_counter()
+    events = naive_simulation(config, random.Random(config.seed))
+    frame = pd.DataFrame(events)
+    seconds = time.perf_counter() - started
+    return {"events": len(frame), "seconds": seconds, "peak_bytes": _max_rss() - baseline}
+
+
+class NaiveShopper:
+    """One shopper, advanced second by second."""
+
+    def __init__(self, customer_id: str, now: int, duration: int, door: tuple[int, int]):
+        self.customer_id = customer_id
+        self.x, self.y = door
+        self.leave_at = now + duration
+        self.next_step = now
+        self.going_home = False
+
+
+def naive_simulation(config, rng) -> list[dict]:
+    """The same model as the engine, written the straightforward way."""
+    width, height, door = config.width, config.height, config.door
+    rate = config.customers_average_in_store / config.mean_visit_seconds
+    inside: dict[str, NaiveShopper] = {}
+    events: list[dict] = []
+    ids = [str(i) for i in range(1, 1001)]
+    for now in range(int(config.start), config.end):
+        arrivals = 0
+        threshold = rng.random()
+        probability = pow(2.718281828459045, -rate)
+        cumulative = probability
+        while threshold > cumulative:  # Poisson draw for this second
+            arrivals += 1
+            probability *= rate / arrivals
+            cumulative += probability
+        for _ in range(arrivals):
+            customer = rng.choice(ids)
+            if customer in inside:
+                continue
+            duration = int(rng.gammavariate(2.0, config.mean_visit_seconds / 2))
+            inside[customer] = NaiveShopper(customer, now, duration, door)
+            events.append({"ts": now, "event": "enter", "customer_id": customer, "x": door[0], "y": door[1]})
+        for shopper in list(inside.values()):
+            if now < shopper.next_step:
+                continue
+            if shopper.going_home or now >= shopper.leave_at:
+                shopper.going_home = True
+                if (shopper.x, shopper.y) == door:
+                    events.append({"ts": now, "event": "exit", "customer_id": shopper.customer_id,
+                                   "x": door[0], "y": door[1]})
+                    del inside[shopper.customer_id]
+                    continue
+                shopper.x -= (shopper.x > door[0]) - (shopper.x < door[0])
+                shopper.y -= (shopper.y > door[1]) - (shopper.y < door[1])
+                shopper.next_step = now + config.walk_seconds_per_cell
+            else:
+                options = [(shopper.x + dx, shopper.y + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)
+                           if (dx or dy) and 0 <= shopper.x + dx < width and 0 <= shopper.y + dy < height]
+                shopper.x, shopper.y = rng.choice(options)
+                shopper.next_step = now + max(1, round(rng.gammavariate(2.78, config.dwell_mean_seconds / 2.78)))
+            events.append({"ts": now, "event": "move", "customer_id": shopper.customer_id,
+                           "x": shopper.x, "y": shopper.y})
+    return events
+
+
+def _in_subprocess(kind: str, hours: float) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", kind, str(hours)], check=True,
+                         capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=float, default=1e7, help="events in the engine run")
+    parser.add_argument("--naive-hours", type=float, default=24.0, help="simulated hours of the naive run")
+    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, hours = args.child
+        result = (run_engine if kind == "engine" else run_naive)(float(hours))
+        print(json.dumps(result))
+        return
+    engine = _in_subprocess("engine", args.events / EVENTS_PER_HOUR)
+    naive = _in_subprocess("naive", args.naive_hours)
+    engine_rate = engine["events"] / engine["seconds"]
+    naive_rate = naive["events"] / naive["seconds"]
+    print(f"store {CONFIG['width']}x{CONFIG['height']}, {CONFIG['customers_average_in_store']} inside, one core")
+    print(f"engine  {engine['events']:>12,} events in {engine['seconds']:7.3f} s = {engine_rate / 1e6:6.2f} M events/s, "
+          f"peak {engine['peak_bytes'] / engine['events']:5.1f} bytes/event")
+    print(f"naive   {naive['events']:>12,} events in {naive['seconds']:7.3f} s = {naive_rate / 1e6:6.3f} M events/s, "
+          f"peak {naive['peak_bytes'] / max(naive['events'], 1):5.1f} bytes/event")
+    print(f"ratio   engine / naive = {engine_rate / naive_rate:,.0f}x events/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -214,6 +214,12 @@ class Collector:
             self._changed.wait_for(lambda: len(self.messages) >= count, timeout)
             return list(self.messages)
 
+    def wait_for_distinct(self, count: int, timeout: float = 20.0) -> list[tuple[str, bytes]]:
+        """Wait until ``count`` different messages arrived (duplicates of QoS 1 resends aside)."""
+        with self._changed:
+            self._changed.wait_for(lambda: len(set(self.messages)) >= count, timeout)
+            return list(self.messages)
+
     def count(self) -> int:
         with self._changed:
             return len(self.messages)

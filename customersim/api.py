@@ -36,7 +36,7 @@ def customer_ids(config: SimConfig, customers: Customers = None) -> pa.Array:
     return pa.array([str(c) for c in customers], type=pa.large_string())
 
 
-def simulate(config: SimConfig, customers: Customers = None) -> pd.DataFrame:
+def simulate(config: SimConfig, customers: Customers = None, *, workers: int = 1) -> pd.DataFrame:
     """Simulate the window ``[config.start, config.end)`` and return its events frame.
 
     Example:
@@ -45,18 +45,23 @@ def simulate(config: SimConfig, customers: Customers = None) -> pd.DataFrame:
         >>> frame["event"].value_counts()["enter"] > 0
         True
 
+    Args:
+        config: the settings.
+        customers: the customer list (frame or ids); by default ``config.customers_file``.
+        workers: processes that build the walks; the result is the same for any number.
+
     Raises:
         customersim.engine.CapacityError: the customer list is too small for the occupancy.
         customersim.customers.CustomerListError: the customer list file cannot be used.
     """
     ids = customer_ids(config, customers)
-    columns = simulate_columns(make_plan(config, len(ids)))
+    columns = simulate_columns(make_plan(config, len(ids)), workers=workers)
     return build_frame(columns["ts"], columns["event"], columns["customer"], ids,
                        columns["x"], columns["y"], columns["visit"])
 
 
 def simulate_chunks(config: SimConfig, customers: Customers = None, *, chunk_rows: int = 1_000_000,
-                    endless: bool = False) -> Iterator[pd.DataFrame]:
+                    endless: bool = False, workers: int = 1) -> Iterator[pd.DataFrame]:
     """The rows of :func:`simulate` as time-ordered frames of at most ``chunk_rows`` rows.
 
     Concatenating the chunks gives exactly ``simulate(config, customers)``, whatever
@@ -65,11 +70,10 @@ def simulate_chunks(config: SimConfig, customers: Customers = None, *, chunk_row
     """
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be a whole number >= 1, got {chunk_rows}")
-    ids = customer_ids(config, customers)
-    plan = make_plan(config, len(ids))
+    ids, blocks = simulate_blocks(config, customers, endless=endless, workers=workers)
     pending: list[dict[str, np.ndarray]] = []
     pending_rows = 0
-    for block in iter_event_blocks(plan, endless=endless):
+    for block in blocks:
         pending.append(block)
         pending_rows += len(block["ts"])
         while pending_rows >= chunk_rows:
@@ -78,6 +82,17 @@ def simulate_chunks(config: SimConfig, customers: Customers = None, *, chunk_row
             yield _to_frame(chunk, ids)
     if pending_rows:
         yield _to_frame(_take_rows(pending, pending_rows)[0], ids)
+
+
+def simulate_blocks(config: SimConfig, customers: Customers = None, *, endless: bool = False,
+                    workers: int = 1) -> tuple[pa.Array, Iterator[dict[str, np.ndarray]]]:
+    """The engine's own output: the customer ids, and time-ordered blocks of column arrays.
+
+    The fastest way to a file (no DataFrame in between); see
+    :func:`customersim.engine.iter_event_blocks` for the columns. ``customer`` indexes the ids.
+    """
+    ids = customer_ids(config, customers)
+    return ids, iter_event_blocks(make_plan(config, len(ids)), endless=endless, workers=workers)
 
 
 def _take_rows(parts: list[dict[str, np.ndarray]], rows: int) -> tuple[dict[str, np.ndarray], list]:

@@ -223,17 +223,12 @@ def _assign_in_order(rng: np.random.Generator, customers: int, enter: np.ndarray
     return chosen
 
 
-def walk_visits(plan: Plan, block: int, visits: Visits, pace: np.ndarray,
-                prefix: int = 0) -> dict[str, np.ndarray]:
+def walk_visits(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> dict[str, np.ndarray]:
     """All events of a block's visits, visit by visit and step by step (visit-major order).
 
-    Args:
-        prefix: rows to leave free at the front of every array (for events carried over from
-            earlier blocks, so that merging them costs no copy of the block).
-
     Returns:
-        ``ts`` (int64), ``cell`` (int32), ``event`` (int8 codes) and ``visit`` (int64 global
-        visit number) per event; the first ``prefix`` rows are left unset.
+        ``ts`` (int64), ``cell`` (int32), ``event`` (int8 codes) and ``visit`` (int32 index of
+        the visit within the block) per event.
     """
     config, layout = plan.config, plan.layout
     rng = _stream(config.seed, _WALK, block)
@@ -254,13 +249,12 @@ def walk_visits(plan: Plan, block: int, visits: Visits, pace: np.ndarray,
     paths = layout.home_paths(last)
 
     counts = 2 + steps + home
-    first_row = prefix + np.cumsum(counts) - counts
-    total = prefix + int(counts.sum())
+    first_row = np.cumsum(counts) - counts
+    total = int(counts.sum())
     ts = np.empty(total, dtype=np.int64)
     cell = np.empty(total, dtype=np.int32)
     event = np.full(total, MOVE, dtype=np.int8)
-    visit = np.empty(total, dtype=np.int64)
-    visit[prefix:] = np.repeat(np.arange(visits.first_visit, visits.first_visit + n_visits), counts)
+    visit = np.repeat(np.arange(n_visits, dtype=np.int32), counts)
 
     exit_rows = first_row + counts - 1
     exit_time = visits.enter + visits.duration
@@ -275,7 +269,6 @@ def walk_visits(plan: Plan, block: int, visits: Visits, pace: np.ndarray,
     # Walks home: mark their rows, so that the rows still marked MOVE are the browsing steps.
     home_rows = _segment_rows(first_row + 1 + steps, home)
     event[home_rows] = _HOME
-    event[:prefix] = ENTER  # not MOVE: keeps the prefix out of the browsing mask
     browsing = event == MOVE
     ts[browsing] = browse_ts
     cell[browsing] = cells
@@ -396,67 +389,126 @@ def _random_walk(rng: np.random.Generator, layout: StoreLayout, steps: np.ndarra
 _HOME = 3  # temporary event code for rows of the walk home, while a block is assembled
 
 
-def iter_event_blocks(plan: Plan, *, endless: bool = False) -> Iterator[dict[str, np.ndarray]]:
+def block_events(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> dict[str, np.ndarray]:
+    """The events of one block's visits from ``start`` on, sorted by (ts, visit, step).
+
+    Pure and independent of every other block, so blocks can be built in worker processes.
+
+    Returns:
+        Column arrays ``ts``, ``event``, ``customer``, ``x``, ``y``, ``visit`` (see
+        :func:`iter_event_blocks`).
+    """
+    layout = plan.layout
+    walked = walk_visits(plan, block, visits, pace)
+    ts = walked["ts"]
+    # Sorting (time, row) keys keeps visit-major order, and so (visit, step), among equal times.
+    key_base = plan.origin + block * plan.block_seconds
+    keys = ((ts - key_base) << 32) | np.arange(len(ts), dtype=np.int64)
+    keys.sort()
+    first = np.searchsorted(keys, (int(plan.config.start) - key_base) << 32)
+    order = keys[first:] & 0xFFFFFFFF
+    cell = walked["cell"][order]
+    visit = walked["visit"][order]
+    return {
+        "ts": ts[order], "event": walked["event"][order], "customer": visits.customer[visit],
+        "x": layout.cell_x[cell], "y": layout.cell_y[cell], "visit": visits.first_visit + visit.astype(np.int64),
+    }
+
+
+def _merge(earlier: dict[str, np.ndarray], later: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Merge two time-sorted event runs; on equal times ``earlier`` (older visits) goes first."""
+    if not len(earlier["ts"]):
+        return later
+    slots = np.searchsorted(later["ts"], earlier["ts"], side="left") + np.arange(len(earlier["ts"]))
+    total = len(earlier["ts"]) + len(later["ts"])
+    from_later = np.ones(total, dtype=bool)
+    from_later[slots] = False
+    merged = {}
+    for name, values in later.items():
+        out = np.empty(total, dtype=values.dtype)
+        out[slots] = earlier[name]
+        out[from_later] = values
+        merged[name] = out
+    return merged
+
+
+def _split(columns: dict[str, np.ndarray], at: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    cut = int(np.searchsorted(columns["ts"], at, side="left"))
+    return {k: v[:cut] for k, v in columns.items()}, {k: v[cut:] for k, v in columns.items()}
+
+
+def iter_event_blocks(plan: Plan, *, endless: bool = False, workers: int = 1) -> Iterator[dict[str, np.ndarray]]:
     """The events of ``[start, end)`` in time order, one dict of column arrays per block.
 
     Columns: ``ts`` int64, ``event`` int8 codes, ``customer`` int32 index into the customer
     list, ``x`` and ``y`` int16, ``visit`` int64. Ties in ``ts`` are in visit order, then step
     order. With ``endless`` the window never ends (``config.hours`` is ignored).
 
-    The blocks cut the stream at times that depend only on the config, so concatenating the
-    yielded arrays always gives the same stream.
+    Visits are drawn block after block (who is inside carries over); their walks are built by
+    :func:`block_events`, in ``workers`` processes when more than one. Events that fall after a
+    block's end are held back and merged into the next block's output, so the stream is the
+    same for any number of workers.
     """
-    config, layout = plan.config, plan.layout
-    start = int(config.start)
-    end = None if endless else config.end
-    pace = customer_pace(config, plan.customers)
-    cell_x = (np.arange(layout.width * layout.height) % layout.width).astype(np.int16)
-    cell_y = (np.arange(layout.width * layout.height) // layout.width).astype(np.int16)
+    end = None if endless else plan.config.end
+    pace = customer_pace(plan.config, plan.customers)
+    blocks = _visits_per_block(plan, end)
+    if workers > 1:
+        built = _build_in_workers(plan, pace, blocks, workers)
+    else:
+        built = ((block, block_events(plan, block, visits, pace)) for block, visits in blocks)
+    carry = None
+    for block, fresh in built:
+        merged = fresh if carry is None else _merge(carry, fresh)
+        boundary = plan.origin + (block + 1) * plan.block_seconds
+        if end is not None:
+            boundary = min(boundary, end)
+        ready, carry = _split(merged, boundary)
+        if len(ready["ts"]):
+            yield ready
+
+
+def _visits_per_block(plan: Plan, end: int | None) -> Iterator[tuple[int, Visits]]:
     occupants = _Occupants()
-    carry = {"ts": np.empty(0, np.int64), "cell": np.empty(0, np.int32),
-             "event": np.empty(0, np.int8), "visit": np.empty(0, np.int64)}
-    # Customer of every visit from ``first_kept`` on (older visits have no events left).
-    visit_customer = np.empty(0, dtype=np.int32)
-    first_kept = 0
     next_visit = 0
     for block in itertools.count():
-        block_start = plan.origin + block * plan.block_seconds
-        if end is not None and block_start >= end:
+        if end is not None and plan.origin + block * plan.block_seconds >= end:
             return
         visits = draw_visits(plan, block, occupants, next_visit)
         next_visit += len(visits)
-        held = len(carry["ts"])
-        merged = walk_visits(plan, block, visits, pace, prefix=held)
-        for name, values in carry.items():
-            merged[name][:held] = values
-        visit_customer = np.concatenate([visit_customer, visits.customer])
-
-        # One sort of (time, row) keys orders everything: the rows before ``start`` (warm-up),
-        # the rows to emit, and the rows after the block's end (carried, still in order).
-        ts = merged["ts"]
-        key_base = block_start - plan.block_seconds - plan.max_visit
-        keys = ((ts - key_base) << 32) | np.arange(len(ts), dtype=np.int64)
-        keys.sort()
-        boundary = block_start + plan.block_seconds if end is None else min(block_start + plan.block_seconds, end)
-        lo, hi = np.searchsorted(keys, [(start - key_base) << 32, (boundary - key_base) << 32])
-        order = keys & 0xFFFFFFFF
-        if hi > lo:
-            emit = order[lo:hi]
-            cell = merged["cell"][emit]
-            visit = merged["visit"][emit]
-            yield {
-                "ts": ts[emit], "event": merged["event"][emit],
-                "customer": visit_customer[visit - first_kept],
-                "x": cell_x[cell], "y": cell_y[cell], "visit": visit,
-            }
-        later = order[hi:]
-        carry = {name: values[later] for name, values in merged.items()}
-        oldest = int(carry["visit"].min()) if len(later) else next_visit
-        visit_customer = visit_customer[oldest - first_kept:]
-        first_kept = oldest
+        yield block, visits
 
 
-def simulate_columns(plan: Plan) -> dict[str, np.ndarray]:
+def _build_in_workers(plan: Plan, pace: np.ndarray, blocks: Iterator[tuple[int, Visits]],
+                      workers: int) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init,
+                             initargs=(plan, pace)) as pool:
+        pending = []
+        for block, visits in blocks:
+            pending.append((block, pool.submit(_worker_build, block, visits)))
+            # Keep a few blocks in flight per worker: enough to stay busy, little memory.
+            while len(pending) > 2 * workers:
+                done_block, future = pending.pop(0)
+                yield done_block, future.result()
+        for done_block, future in pending:
+            yield done_block, future.result()
+
+
+_WORKER_STATE: dict = {}
+
+
+def _worker_init(plan: Plan, pace: np.ndarray) -> None:
+    _WORKER_STATE["plan"], _WORKER_STATE["pace"] = plan, pace
+
+
+def _worker_build(block: int, visits: Visits) -> dict[str, np.ndarray]:
+    return block_events(_WORKER_STATE["plan"], block, visits, _WORKER_STATE["pace"])
+
+
+def simulate_columns(plan: Plan, workers: int = 1) -> dict[str, np.ndarray]:
     """The whole window's events as one dict of column arrays (see :func:`iter_event_blocks`).
 
     Blocks are copied into arrays that grow geometrically, so that the peak memory is the
@@ -464,7 +516,7 @@ def simulate_columns(plan: Plan) -> dict[str, np.ndarray]:
     """
     columns = {name: np.empty(0, dtype) for name, dtype in _DTYPES.items()}
     rows = 0
-    for part in iter_event_blocks(plan):
+    for part in iter_event_blocks(plan, workers=workers):
         size = len(part["ts"])
         if rows + size > len(columns["ts"]):
             capacity = max(rows + size, int(len(columns["ts"]) * 1.5), 1 << 16)

@@ -76,6 +76,16 @@ class StoreLayout:
         return cls(width, height, mask, door_cells, neighbours, degree, distance, step_home)
 
     @property
+    def cell_x(self) -> np.ndarray:
+        """x of every cell number (int16)."""
+        return (np.arange(self.width * self.height) % self.width).astype(np.int16)
+
+    @property
+    def cell_y(self) -> np.ndarray:
+        """y of every cell number (int16)."""
+        return (np.arange(self.width * self.height) // self.width).astype(np.int16)
+
+    @property
     def max_door_distance(self) -> int:
         return int(self.door_distance.max(initial=0))
 

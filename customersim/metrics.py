@@ -198,11 +198,13 @@ class OccupancyTally:
         self._early_visits: set[int] = set()
 
     def update(self, frame: pd.DataFrame) -> None:
-        codes = _codes(frame)
-        ts = frame["ts"].to_numpy()
-        visits = visit_keys(frame)
+        """Count the events of the next frame of the window."""
+        self.update_arrays(frame["ts"].to_numpy(), _codes(frame), visit_keys(frame))
+
+    def update_arrays(self, ts: np.ndarray, codes: np.ndarray, visits: np.ndarray) -> None:
+        """Like :meth:`update`, from column arrays (event codes 0 enter, 1 move, 2 exit)."""
         entering, leaving = codes == ENTER, codes == EXIT
-        self.events += len(frame)
+        self.events += len(ts)
         self.enters += int(entering.sum())
         self.exits += int(leaving.sum())
         self._integral += int((self.end - ts[entering]).sum() - (self.end - ts[leaving]).sum())

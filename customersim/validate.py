@@ -159,11 +159,27 @@ def validate_events(frame: pd.DataFrame, config: SimConfig | None = None, *,
     found.add("step", where((c_code == 2) & inside_before & ((dx != 0) | (dy != 0))),
               lambda r: [f"customer {ident[i]} exits without having walked back to the door" for i in r])
 
+    # A story that starts without an enter must have begun before the window opened.
+    untold = cur[(c_code != 0) & ~has_prev]
+    if config is not None:
+        from customersim.engine import MAX_VISIT_FACTOR
+
+        latest = int(config.start) + MAX_VISIT_FACTOR * config.mean_visit_seconds
+        found.add("journey", untold[ts[untold] > latest],
+                  lambda r: [f"customer {ident[i]} is inside without having entered (first seen at ts "
+                             f"{ts[i]}, more than a longest visit after the start)" for i in r])
     if "visit" in frame.columns:
         visit = frame["visit"].to_numpy()
         owner = pd.Series(customer).groupby(visit).nunique()
         shared = np.flatnonzero(np.isin(visit, owner.index[owner.to_numpy() > 1]))
         found.add("visit", shared, lambda r: [f"visit {visit[i]} has events of several customers" for i in r])
+        # Visits are numbered in order of arrival: one already inside at the start cannot be
+        # newer than a visit that entered during the window.
+        entered = visit[code == 0]
+        if entered.size:
+            first_entered = int(entered.min())
+            found.add("journey", untold[visit[untold] > first_entered],
+                      lambda r: [f"visit {visit[i]} of customer {ident[i]} has no enter" for i in r])
 
     report = ValidationReport(found.frame(), rows, counts=found.counts)
     if config is not None and check_occupancy and rows:

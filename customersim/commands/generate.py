@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Mapping
 
-from customersim.api import simulate_chunks
+from customersim.api import simulate_blocks
 from customersim.cli import UserError
 from customersim.commands.options import add_sim_arguments, config_from_args
 from customersim.config import format_start
@@ -14,7 +14,7 @@ from customersim.customers import CustomerListError
 from customersim.engine import CapacityError
 from customersim.metrics import OccupancyTally
 from customersim.progress import SimulatedTimeBar
-from customersim.sinks.files import EventsWriter, file_format
+from customersim.sinks.files import EventsWriter, file_format, table_from_columns
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,8 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "Example: customersim generate --hours 168 --seed 11 "
                     "--start 2026-01-05T00:00:00Z --out week.csv")
     parser.add_argument("--out", required=True, metavar="FILE", help="output file, .csv or .parquet")
-    parser.add_argument("--chunk-rows", type=int, default=1_000_000, metavar="N",
-                        help="rows per chunk written at once (does not change the file)")
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="processes that build the walks (the file is the same for any N)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_sim_arguments(parser)
     parser.set_defaults(handler=run)
@@ -33,6 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     config = config_from_args(args, environ)
+    if args.workers < 1:
+        raise UserError(f"--workers must be a whole number >= 1, got {args.workers}")
     try:
         file_format(args.out)
     except ValueError as error:
@@ -41,10 +43,11 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     try:
         with EventsWriter(args.out) as writer, \
                 SimulatedTimeBar(int(config.start), config.end, disable=args.quiet) as bar:
-            for chunk in simulate_chunks(config, chunk_rows=args.chunk_rows):
-                writer.write(chunk)
-                tally.update(chunk)
-                bar.advance_to(int(chunk["ts"].iat[-1]))
+            ids, blocks = simulate_blocks(config, workers=args.workers)
+            for block in blocks:
+                writer.write_table(table_from_columns(block, ids))
+                tally.update_arrays(block["ts"], block["event"], block["visit"])
+                bar.advance_to(int(block["ts"][-1]))
     except (CapacityError, CustomerListError, OSError) as error:
         raise UserError(str(error)) from None
     print(f"wrote {args.out}: {tally.events} events, {tally.visits} visits, "

@@ -4,14 +4,17 @@ Each notebook is executed with nbclient in a new ``python3`` kernel whose interp
 one running pytest (checked by its own test), from a temporary working directory, so that a
 notebook that writes into its folder would not dirty the repository. Any cell error fails the
 test. The MQTT settings of the environment are removed from the kernel's environment, so the
-streaming notebook always uses its mock publisher here.
+streaming notebook uses its mock publisher; a broker test runs it once more against mosquitto,
+with MQTT_HOST set, and counts the messages a subscriber receives.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import sys
+import uuid
 import time
 from pathlib import Path
 
@@ -29,18 +32,28 @@ CELL_TIMEOUT = 120     # seconds for one cell: far above what any cell needs
 NOTEBOOK_BUDGET = 60   # seconds for a whole notebook, kernel start included
 
 
-def kernel_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MQTT_") and k != "TESTING_MOCK_MQTT"}
+MQTT_VARIABLES = ("TESTING_MOCK_MQTT", "ENTER_TOPIC", "MOVE_TOPIC", "EXIT_TOPIC")
+
+
+def kernel_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MQTT_") and k not in MQTT_VARIABLES}
     env["PYTHONHASHSEED"] = "0"
+    env.update(extra)
     return env
 
 
-def run_notebook(notebook: nbformat.NotebookNode, workdir: Path) -> nbformat.NotebookNode:
+def run_notebook(notebook: nbformat.NotebookNode, workdir: Path, **env: str) -> nbformat.NotebookNode:
     """Execute a notebook in a fresh kernel; raises CellExecutionError on a failing cell."""
     client = NotebookClient(notebook, timeout=CELL_TIMEOUT, kernel_name=KERNEL,
                             resources={"metadata": {"path": str(workdir)}})
-    client.execute(env=kernel_env())
+    client.execute(env=kernel_env(**env))
     return notebook
+
+
+def printed(notebook: nbformat.NotebookNode) -> str:
+    """Everything the code cells printed."""
+    return "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code"
+                   for o in c.get("outputs", []) if o.get("output_type") == "stream")
 
 
 def test_all_notebooks_are_found():
@@ -101,3 +114,28 @@ def test_notebooks_match_their_builder():
     builder = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(builder)
     assert builder.main(["--check"]) == 0, "run python notebooks/build_notebooks.py and commit the result"
+
+
+@pytest.mark.broker
+def test_streaming_notebook_publishes_to_a_real_broker(mosquitto, topics, tmp_path):
+    from mqtt_broker import Collector
+
+    collector = Collector(mosquitto.ports["plain"], list(topics.values()))
+    try:
+        notebook = nbformat.read(NOTEBOOK_DIR / "03_datasets_and_streaming.ipynb", as_version=4)
+        run_notebook(notebook, tmp_path, MQTT_HOST="127.0.0.1", MQTT_PORT=str(mosquitto.ports["plain"]),
+                     MQTT_NAME=f"notebook-{uuid.uuid4().hex[:8]}", ENTER_TOPIC=topics["enter"],
+                     MOVE_TOPIC=topics["move"], EXIT_TOPIC=topics["exit"])
+        text = printed(notebook)
+        assert "live" in text and "mock" not in text
+        runs = [(int(p.replace(",", "")), int(a.replace(",", ""))) for p, a in
+                re.findall(r"published ([\d,]+) messages, acknowledged ([\d,]+), failed 0", text)]
+        assert len(runs) == 2 and all(p == a > 0 for p, a in runs), text
+        # The second run replays the first ten minutes of the first: as many messages again,
+        # no new ones (QoS 1 may deliver a message twice, so count at least).
+        received = collector.wait_for(runs[0][0] + runs[1][0])
+        assert len(received) >= runs[0][0] + runs[1][0]
+        assert len(set(received)) == runs[0][0]
+        assert {topic for topic, _ in received} == set(topics.values())
+    finally:
+        collector.close()

@@ -210,34 +210,35 @@ with publish:
     endless = s2.checkbox("Endless", False, key="endless",
                           help="Keep simulating past the window (same seed), until Stop")
 
-    broker_note = None
+    broker_note = broker_error = None
     if not mock and not host.strip():
         broker = builtin_broker(int(port))
-        if broker.error:
-            st.error(broker.error, icon="⚠️")
-        else:
-            broker_note = broker.announcement
+        broker_note, broker_error = broker.announcement, broker.error
     settings, settings_error = settings_or_error(dict(
         host=host.strip() or ("127.0.0.1" if broker_note else None), port=port, client_id=client_id,
         topics=topics, qos=qos, username=username or None, password=password or None, ca_file=ca_file or None,
         client_cert_file=cert_file or None, client_key_file=key_file or None, tls_insecure=insecure, mock=mock))
-    if settings_error:
-        st.error(settings_error, icon="⚠️")
+    if settings_error or broker_error:
+        st.error(settings_error or broker_error, icon="⚠️")
+        settings = None  # nothing to publish to: Start and Send stay disabled
     elif broker_note:
         st.info(broker_note, icon="📡")
 
-    def start_publishing() -> None:
+    go, halt, _ = st.columns([1, 1, 4])
+    # Plain buttons, acted on below with this run's settings; a rerun never starts anything,
+    # only a click does, and LiveSession.start stops the session's previous publisher first.
+    if go.button("Start publishing", type="primary", key="start_publishing",
+                 disabled=settings is None or live.running):
         frames = simulate_chunks(config, customers_for(config, upload), endless=True) if endless else frame
         try:
             live.start(settings, frames, speed=speed, origin_ts=int(config.start))
             st.session_state.pop("publish_error", None)
         except (MqttError, ValueError) as error:
             st.session_state["publish_error"] = str(error)
-
-    go, halt, _ = st.columns([1, 1, 4])
-    go.button("Start publishing", type="primary", key="start_publishing", on_click=start_publishing,
-              disabled=settings is None or live.running)
-    halt.button("Stop", key="stop_publishing", on_click=live.stop, disabled=not live.running)
+        st.rerun()  # redraw the buttons and the status with the publisher running
+    if halt.button("Stop", key="stop_publishing", disabled=not live.running):
+        live.stop()
+        st.rerun()
     if "publish_error" in st.session_state:
         st.error(st.session_state["publish_error"], icon="⚠️")
 

@@ -209,15 +209,15 @@ class LiveSession:
         live_feed = self._feed or self._mock_feed
         received = live_feed.received if live_feed is not None else self._last_received
         where = "mock mode (messages are logged, not sent)" if publisher.settings.mock else publisher.settings.address
-        if stats.error:
-            state, message = "failed", stats.error
-        elif stats.running and not stats.connected and not publisher.settings.mock:
+        if stats.running and not stats.connected and not publisher.settings.mock:
             state = "connecting"
             message = f"connecting to {where}…" + (f" (subscriber: {self._feed_error})" if self._feed_error else "")
         elif stats.running:
             state, message = "publishing", f"publishing to {where}"
         elif stats.stopped:
             state, message = "stopped", f"stopped; {stats.summary()}"
+        elif stats.error:
+            state, message = "failed", stats.error
         else:
             state, message = "finished", f"finished; {stats.summary()}"
         return LiveStatus(state, message, stats, self._rows(), received, self._feed_error)

@@ -1,0 +1,394 @@
+"""The Streamlit page, run by Streamlit's own AppTest: widgets, figures, messages, publishing.
+
+Every test runs the real ``app.py`` script with a real environment (``monkeypatch.setenv``, read
+by the script once per run) and the real library; the publishing tests use the session's real
+mosquitto broker and a bare paho subscriber (``tests/mqtt_broker.py``) as the downstream system.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app_figures import chart, trace
+from customersim import SimConfig, simulate
+from customersim.app_live import running_publishers
+from customersim.metrics import dwell_seconds_per_cell, visits_per_cell
+from customersim.sinks.files import read_events
+from customersim.app_support import events_file_bytes
+from mqtt_broker import PASSWORD, USERNAME, Collector, free_port, publish_sentinel
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+SETTINGS_VARIABLES = ("STORE_WIDTH", "STORE_HEIGHT", "CUSTOMERS_AVERAGE_IN_STORE", "CUSTOMERS_LIST_FILE",
+                      "MEAN_VISIT_MINUTES", "DWELL_MEAN_SECONDS", "DWELL_SPREAD", "PACE_SPREAD",
+                      "WALK_SECONDS_PER_CELL", "DOOR", "NEIGHBOURHOOD", "SIM_START", "SIM_HOURS", "SIM_SEED",
+                      "ARRIVAL_PROFILE", "MQTT_HOST", "MQTT_PORT", "MQTT_NAME", "ENTER_TOPIC", "MOVE_TOPIC",
+                      "EXIT_TOPIC", "TESTING_MOCK_MQTT", "MQTT_USERNAME", "MQTT_PASSWORD", "MQTT_QOS",
+                      "MQTT_BROKER_CERT_FILE", "MQTT_CLIENT_CERT_FILE", "MQTT_CLIENT_KEY_FILE",
+                      "MQTT_TLS_INSECURE", "MQTT_PROTOCOL", "MQTT_TRANSPORT")
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """A clean environment; mock MQTT so that pages not about publishing start no broker."""
+    for name in SETTINGS_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TESTING_MOCK_MQTT", "true")
+    return monkeypatch
+
+
+def page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def wait_until(at: AppTest, condition, timeout: float = 20.0, what: str = "condition") -> None:
+    """Rerun the page (as its self-refreshing status does) until ``condition(at)`` holds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        run(at)
+        if condition(at):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; page says {status_text(at)!r}, "
+                                 f"errors {errors(at)}")
+        time.sleep(0.1)  # poll interval of a condition wait with a deadline
+
+
+def status_text(at: AppTest) -> str:
+    texts = [e.value for kind in (at.success, at.info, at.warning, at.error) for e in kind]
+    return " | ".join(t for t in texts if t.startswith("**"))
+
+
+# ------------------------------------------------------------------------------ Tune and See
+
+def test_default_page_draws_a_day_of_the_default_store(env) -> None:
+    at = page()
+    assert errors(at) == []
+    config = SimConfig()
+    frame = simulate(config)
+    assert metric(at, "Events") == f"{len(frame):,}"
+    assert abs(float(metric(at, "Mean inside")) - 6) < 2
+    assert [t.label for t in at.tabs] == ["Store", "Journeys", "Events", "Publish"]
+
+    visits = chart(at, "fig_visits")
+    z = visits["data"][0]["z"]
+    np.testing.assert_array_equal(z, visits_per_cell(frame, config.width, config.height))
+    door = trace(visits, "door")
+    assert (door["x"], door["y"]) == ([0], [0])
+    assert visits["layout"]["yaxis"]["range"] == [-0.5, 9.5]  # y = 0 at the bottom, as the sensors
+    dwell = chart(at, "fig_dwell")["data"][0]["z"]
+    np.testing.assert_allclose(dwell, dwell_seconds_per_cell(frame, 6, 10, end=config.end) / 60)
+    target = trace(chart(at, "fig_occupancy"), "target")
+    assert set(np.asarray(target["y"], dtype=float)) == {6.0}
+
+
+def test_a_changed_setting_redraws_the_heatmap_fast(env) -> None:
+    at = page()
+    before = chart(at, "fig_visits")["data"][0]["z"]
+    at.number_input(key="width").set_value(8)
+    at.number_input(key="door_x").set_value(7)
+    began = time.perf_counter()
+    run(at)
+    redraw = time.perf_counter() - began
+    after = chart(at, "fig_visits")
+    assert after["data"][0]["z"].shape == (10, 8) and before.shape == (10, 6)
+    assert (trace(after, "door")["x"], trace(after, "door")["y"]) == ([7], [0])
+    # Back to a config simulated before: served from the cache.
+    at.number_input(key="width").set_value(6)
+    at.number_input(key="door_x").set_value(0)
+    began = time.perf_counter()
+    run(at)
+    cached = time.perf_counter() - began
+    np.testing.assert_array_equal(chart(at, "fig_visits")["data"][0]["z"], before)
+    at.number_input(key="seed").set_value(12345)
+    run(at)
+    assert not np.array_equal(chart(at, "fig_visits")["data"][0]["z"], before)
+    print(f"redraw after a change {redraw:.3f} s, from cache {cached:.3f} s")
+    assert redraw < 2.0 and cached < 1.0
+
+
+@pytest.mark.parametrize(("widget", "key", "value", "words"), [
+    ("number_input", "door_x", 6, "door (DOOR) = '6,0' is not allowed"),
+    ("text_input", "start", "yesterday", "start (SIM_START) = 'yesterday' is not allowed"),
+    ("number_input", "hours", 50000.0, "hours (SIM_HOURS) = 50000"),
+    ("number_input", "average", 900.0, "needs at least"),
+])
+def test_bad_settings_show_a_message_naming_the_setting(env, widget, key, value, words) -> None:
+    at = page()
+    getattr(at, widget)(key=key).set_value(value)
+    run(at)
+    assert any(words in text for text in errors(at)), errors(at)
+    assert not at.get("plotly_chart")  # nothing drawn from a config that is not allowed
+
+
+def test_settings_default_from_the_environment(env) -> None:
+    env.setenv("STORE_WIDTH", "9")
+    env.setenv("SIM_SEED", "4")
+    env.setenv("DOOR", "8,2")
+    env.setenv("ARRIVAL_PROFILE", ",".join(["0"] * 8 + ["1"] * 16))
+    at = page()
+    assert at.number_input(key="width").value == 9 and at.number_input(key="seed").value == 4
+    assert trace(chart(at, "fig_visits"), "door")["x"] == [8]
+    expected = trace(chart(at, "fig_arrivals"), "expected")["y"]
+    assert np.all(np.asarray(expected[:8]) == 0) and np.all(np.asarray(expected[8:]) > 0)
+
+
+def test_a_bad_environment_variable_is_a_message_not_a_traceback(env) -> None:
+    env.setenv("STORE_WIDTH", "wide")
+    at = page()
+    assert any("width (STORE_WIDTH) = 'wide' is not allowed" in text for text in errors(at))
+    assert at.get("plotly_chart")  # the built-in defaults still give a page
+
+
+def test_shop_day_preset_shapes_the_arrivals(env) -> None:
+    at = page()
+    at.selectbox(key="preset").set_value("shop day")
+    run(at)
+    expected = np.asarray(trace(chart(at, "fig_arrivals"), "expected")["y"])
+    assert expected[3] == 0 and expected[18] > expected[8] > 0
+
+
+def test_uploaded_customer_list_is_used(env) -> None:
+    at = page()
+    ids = [f"C{n:03d}" for n in range(60)]
+    at.file_uploader(key="customers").upload("mine.csv", ("customer_id,name\n" + "\n".join(
+        f"{i},Someone" for i in ids) + "\n").encode(), "text/csv")
+    run(at)
+    assert errors(at) == []
+    assert any("uploaded list mine.csv" in c.value for c in at.caption)
+    shown = at.dataframe[1].value if len(at.dataframe) > 1 else None
+    table = next(d.value for d in at.dataframe if "customer_id" in d.value.columns and "ts" in d.value.columns
+                 and len(d.value) > 100)
+    assert set(table["customer_id"]) <= set(ids), shown
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    (b"customer_id,name\n1,a\n2,b\n1,c\n", "bad.csv, line 4, column customer_id: duplicate id '1'"),
+    (b"id,name\n1,a\n", "bad.csv, line 1: no customer_id column"),
+    (b"customer_id,name\n1,a\n2\n", "bad.csv, line 3: 1 fields where the header has 2"),
+    (b"customer_id\n" + "\n".join(str(n) for n in range(1, 6)).encode() + b"\n", "the customer list has 5"),
+    (b"customer_id\n1\n\xff\xfe\n", "bad.csv, line 3: not UTF-8"),
+])
+def test_a_bad_upload_names_the_line_and_column(env, content, words) -> None:
+    at = page()
+    at.file_uploader(key="customers").upload("bad.csv", content, "text/csv")
+    run(at)
+    assert any(words in text for text in errors(at)), errors(at)
+
+
+def test_journey_explorer_steps_through_a_visit(env) -> None:
+    at = page()
+    assert "step" in chart(at, "fig_path")["layout"]["title"]["text"]
+    visit = at.selectbox(key="visit").value
+    slider = next(s for s in at.slider if s.key.startswith("step-"))
+    assert slider.value == slider.max  # the whole path at first
+    slider.set_value(0)
+    run(at)
+    figure = chart(at, "fig_path")
+    assert "step 0 of" in figure["layout"]["title"]["text"] and "enter" in figure["layout"]["title"]["text"]
+    now = trace(figure, "now")
+    assert (now["x"], now["y"]) == ([0], [0])  # a visit starts at the door
+    assert f"Visit {int(visit['visit'])}" in figure["layout"]["title"]["text"]
+
+
+def test_downloads_hold_the_events(env, tmp_path: Path) -> None:
+    at = page()
+    assert [b.label for b in at.download_button] == ["Download CSV", "Download Parquet"]
+    frame = simulate(SimConfig(hours=2))
+    for kind in ("csv", "parquet"):
+        path = tmp_path / f"events.{kind}"
+        path.write_bytes(events_file_bytes(frame, kind))
+        back = read_events(path)
+        pd.testing.assert_frame_equal(back.reset_index(drop=True), frame.reset_index(drop=True),
+                                      check_dtype=False, check_categorical=False)
+
+
+# ----------------------------------------------------------------------------------- Publish
+
+def contract(topic: str, payload: bytes, topics: dict[str, str]) -> dict:
+    """Check one payload against the MQTT contract; returns it decoded."""
+    body = json.loads(payload)
+    event = next(name for name, t in topics.items() if t == topic)
+    assert set(body) == ({"id", "ts", "x", "y"} if event == "move" else {"id", "ts"}), body
+    assert isinstance(body["id"], str) and isinstance(body["ts"], int)
+    return body
+
+
+@pytest.fixture
+def broker_env(env, mosquitto, topics) -> dict:
+    env.setenv("TESTING_MOCK_MQTT", "false")
+    env.setenv("MQTT_HOST", "127.0.0.1")
+    env.setenv("MQTT_PORT", str(mosquitto.ports["plain"]))
+    env.setenv("ENTER_TOPIC", topics["enter"])
+    env.setenv("MOVE_TOPIC", topics["move"])
+    env.setenv("EXIT_TOPIC", topics["exit"])
+    env.setenv("SIM_HOURS", "2")
+    return topics
+
+
+def test_start_and_stop_twice_keeps_one_publisher_and_no_duplicates(broker_env, mosquitto) -> None:
+    topics = broker_env
+    collector = Collector(mosquitto.ports["plain"], list(topics.values()))
+    try:
+        at = page()
+        at.select_slider(key="speed").set_value("1000")
+        run(at)
+        for attempt in range(2):
+            first = collector.count()
+            at.button(key="start_publishing").click()
+            run(at)
+            collector.wait_for(first + 20)
+            for _ in range(3):  # reruns (any click, the status refresh) must not start another
+                run(at)
+                assert running_publishers() == 1
+            assert at.button(key="start_publishing").disabled
+            wait_until(at, lambda a: "publishing" in status_text(a), what="publishing status")
+            at.button(key="stop_publishing").click()
+            run(at)
+            assert running_publishers() == 0
+            assert "**stopped**" in status_text(at)
+            # The flow has stopped: a marker sent now is the last thing the subscriber hears.
+            before_marker = collector.count()
+            marker = publish_sentinel(mosquitto.ports["plain"], topics["enter"])
+            received = collector.wait_for(before_marker + 1)
+            assert received[before_marker][1] == marker
+            # Nothing after the marker (QoS 1 from one broker keeps each sender's order).
+            assert publish_sentinel(mosquitto.ports["plain"], topics["enter"]) == \
+                collector.wait_for(before_marker + 2)[before_marker + 1][1], "events kept arriving after Stop"
+            received = received[: before_marker + 1]
+            run_messages = received[first:-1]
+            assert len(run_messages) >= 20
+            counts = Counter(run_messages)
+            assert max(counts.values()) == 1, "a message arrived twice within one run"
+            for topic, payload in run_messages:
+                contract(topic, payload, topics)
+    finally:
+        collector.close()
+
+
+def test_feed_shows_what_a_subscriber_receives(broker_env, mosquitto) -> None:
+    at = page()
+    at.select_slider(key="speed").set_value("max")
+    at.button(key="start_publishing").click()
+    run(at)
+    frame = simulate(SimConfig(hours=2))
+    wait_until(at, lambda a: any(f"{len(frame):,} so far" in c.value for c in a.caption),
+               what="the subscriber to receive every message")
+    assert "**finished**" in status_text(at)
+    assert metric(at, "Published") == f"{len(frame):,}" == metric(at, "Acknowledged")
+    feed = next(d.value for d in at.dataframe if "payload" in d.value.columns)
+    assert len(feed) == 30 and set(feed["topic"]) <= set(broker_env.values())
+    last = frame.iloc[-1]
+    assert json.loads(feed["payload"].iloc[0])["ts"] == int(last["ts"])  # newest first
+
+
+def test_send_one_event(broker_env, mosquitto) -> None:
+    collector = Collector(mosquitto.ports["plain"], list(broker_env.values()))
+    try:
+        at = page()
+        at.selectbox(key="send_event").set_value("move")
+        at.text_input(key="send_ts").set_value("192326400")
+        at.number_input(key="send_x").set_value(2)
+        at.number_input(key="send_y").set_value(3)
+        at.form_submit_button[0].click()
+        run(at)
+        topic, payload = collector.wait_for(1)[0]
+        assert topic == broker_env["move"] and json.loads(payload) == {"id": "997", "ts": 192326400, "x": 2, "y": 3}
+        assert any('{"id":"997","ts":192326400,"x":2,"y":3}' in s.value for s in at.success)
+    finally:
+        collector.close()
+
+
+def test_wrong_password_is_a_message_and_never_shown(env, mosquitto) -> None:
+    env.setenv("TESTING_MOCK_MQTT", "false")
+    env.setenv("MQTT_HOST", "127.0.0.1")
+    env.setenv("MQTT_PORT", str(mosquitto.ports["password"]))
+    env.setenv("MQTT_USERNAME", USERNAME)
+    wrong = "not-the-" + PASSWORD
+    env.setenv("MQTT_PASSWORD", wrong)
+    at = page()
+    at.button(key="start_publishing").click()
+    run(at)
+    wait_until(at, lambda a: "**failed**" in status_text(a), what="the failure")
+    assert "check MQTT_USERNAME / MQTT_PASSWORD" in status_text(at)
+    shown = [str(e.value) for kind in (at.error, at.success, at.info, at.warning, at.caption, at.markdown)
+             for e in kind]
+    assert not any(wrong in text for text in shown)
+    assert at.text_input(key="password").proto.type == at.text_input(key="password").proto.PASSWORD
+
+
+def test_unreachable_broker_says_why(env) -> None:
+    env.setenv("TESTING_MOCK_MQTT", "false")
+    env.setenv("MQTT_HOST", "127.0.0.1")
+    env.setenv("MQTT_PORT", str(free_port()))  # nothing listens there
+    at = page()
+    at.button(key="start_publishing").click()
+    run(at)
+    assert "connection refused" in status_text(at)
+    at.button(key="stop_publishing").click()
+    run(at)
+    assert running_publishers() == 0
+
+
+def test_mock_mode_logs_instead_of_sending(env) -> None:
+    env.setenv("SIM_HOURS", "1")
+    at = page()
+    assert at.toggle(key="mock").value
+    at.select_slider(key="speed").set_value("max")
+    at.button(key="start_publishing").click()
+    run(at)
+    wait_until(at, lambda a: "**finished**" in status_text(a), what="the mock run to finish")
+    assert "mock mode" in " ".join(c.value for c in at.caption)
+    feed = next(d.value for d in at.dataframe if "payload" in d.value.columns)
+    assert len(feed) > 0 and feed["topic"].iloc[0].startswith("customer/")
+
+
+def test_built_in_broker_when_no_host_is_set(env) -> None:
+    port = free_port()
+    env.setenv("TESTING_MOCK_MQTT", "false")
+    env.setenv("MQTT_PORT", str(port))
+    env.setenv("SIM_HOURS", "1")
+    at = page()
+    assert any(f"publishing to the built-in broker at 127.0.0.1:{port}" in i.value for i in at.info)
+    collector = Collector(port, ["customer/#"])
+    try:
+        at.select_slider(key="speed").set_value("max")
+        at.button(key="start_publishing").click()
+        run(at)
+        wait_until(at, lambda a: "**finished**" in status_text(a), what="the run to finish")
+        frame = simulate(SimConfig(hours=1))
+        assert len(collector.wait_for(len(frame))) == len(frame)
+    finally:
+        collector.close()
+
+
+def test_built_in_broker_port_taken_suggests_mqtt_host(env, mosquitto) -> None:
+    env.setenv("TESTING_MOCK_MQTT", "false")
+    env.setenv("MQTT_PORT", str(mosquitto.ports["plain"]))
+    at = page()
+    assert any("already taken" in e and "MQTT_HOST=127.0.0.1" in e for e in errors(at)), errors(at)
+    assert at.button(key="start_publishing").disabled

@@ -417,8 +417,6 @@ def block_events(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> di
 
 def _merge(earlier: dict[str, np.ndarray], later: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Merge two time-sorted event runs; on equal times ``earlier`` (older visits) goes first."""
-    if not len(earlier["ts"]):
-        return later
     slots = np.searchsorted(later["ts"], earlier["ts"], side="left") + np.arange(len(earlier["ts"]))
     total = len(earlier["ts"]) + len(later["ts"])
     from_later = np.ones(total, dtype=bool)
@@ -432,9 +430,20 @@ def _merge(earlier: dict[str, np.ndarray], later: dict[str, np.ndarray]) -> dict
     return merged
 
 
-def _split(columns: dict[str, np.ndarray], at: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    cut = int(np.searchsorted(columns["ts"], at, side="left"))
-    return {k: v[:cut] for k, v in columns.items()}, {k: v[cut:] for k, v in columns.items()}
+def _slice(columns: dict[str, np.ndarray], lo: int, hi: int | None = None) -> dict[str, np.ndarray]:
+    return {name: values[lo:hi] for name, values in columns.items()}
+
+
+def _merge_carry(carry: dict[str, np.ndarray] | None, fresh: dict[str, np.ndarray]) -> list[dict[str, np.ndarray]]:
+    """Carried events merged into a block's own, as a list of consecutive time-ordered runs.
+
+    Carried events only interleave with the start of the block, so only that head is merged;
+    the rest of the block follows as a view, without a copy.
+    """
+    if carry is None or not len(carry["ts"]):
+        return [fresh]
+    head = int(np.searchsorted(fresh["ts"], carry["ts"][-1], side="right"))
+    return [_merge(carry, _slice(fresh, 0, head)), _slice(fresh, head)]
 
 
 def iter_event_blocks(plan: Plan, *, endless: bool = False, workers: int = 1) -> Iterator[dict[str, np.ndarray]]:
@@ -458,13 +467,17 @@ def iter_event_blocks(plan: Plan, *, endless: bool = False, workers: int = 1) ->
         built = ((block, block_events(plan, block, visits, pace)) for block, visits in blocks)
     carry = None
     for block, fresh in built:
-        merged = fresh if carry is None else _merge(carry, fresh)
         boundary = plan.origin + (block + 1) * plan.block_seconds
         if end is not None:
             boundary = min(boundary, end)
-        ready, carry = _split(merged, boundary)
-        if len(ready["ts"]):
-            yield ready
+        held_back = []
+        for run in _merge_carry(carry, fresh):
+            cut = int(np.searchsorted(run["ts"], boundary, side="left"))
+            if cut:
+                yield _slice(run, 0, cut)
+            if cut < len(run["ts"]):
+                held_back.append(_slice(run, cut))
+        carry = {name: np.concatenate([run[name] for run in held_back]) for name in fresh} if held_back else None
 
 
 def _visits_per_block(plan: Plan, end: int | None) -> Iterator[tuple[int, Visits]]:
@@ -511,23 +524,28 @@ def _worker_build(block: int, visits: Visits) -> dict[str, np.ndarray]:
 def simulate_columns(plan: Plan, workers: int = 1) -> dict[str, np.ndarray]:
     """The whole window's events as one dict of column arrays (see :func:`iter_event_blocks`).
 
-    Blocks are copied into arrays that grow geometrically, so that the peak memory is the
-    result plus one block rather than twice the result.
+    The result arrays are reserved generously once the first block shows the event rate:
+    pages never written cost no memory, so the peak is the result plus one block, with no
+    second copy of the result.
     """
     columns = {name: np.empty(0, dtype) for name, dtype in _DTYPES.items()}
     rows = 0
+    window = plan.config.end - int(plan.config.start)
     for part in iter_event_blocks(plan, workers=workers):
         size = len(part["ts"])
         if rows + size > len(columns["ts"]):
-            capacity = max(rows + size, int(len(columns["ts"]) * 1.5), 1 << 16)
-            for name, values in columns.items():
-                # resize() reallocates in place where it can: no second copy of the result.
-                values.resize(capacity, refcheck=False)
+            covered = max(int(part["ts"][-1]) - int(plan.config.start), 1)
+            estimate = int((rows + size) * window / covered * 1.25) + (1 << 16)
+            capacity = max(rows + size, estimate, 2 * len(columns["ts"]))
+            for name in columns:
+                grown = np.empty(capacity, dtype=columns[name].dtype)
+                grown[:rows] = columns[name][:rows]
+                columns[name] = grown
         for name, values in columns.items():
             values[rows:rows + size] = part[name]
         rows += size
     for values in columns.values():
-        values.resize(rows, refcheck=False)
+        values.resize(rows, refcheck=False)  # shrinks in place: the unused tail is given back
     return columns
 
 

@@ -64,13 +64,13 @@ def child(kind: str, args: list[str], out: str) -> dict:
         else:
             pq.write_table(table, out, compression="zstd")
         seconds = time.perf_counter() - started
-    from customersim.sinks.files import read_events
-
     import pyarrow.parquet as pq
 
-    rows = pq.ParquetFile(out).metadata.num_rows if out.endswith(".parquet") else \
-        sum(1 for _ in open(out, "rb")) - 1
-    del read_events
+    if out.endswith(".parquet"):
+        rows = pq.ParquetFile(out).metadata.num_rows
+    else:
+        with open(out, "rb") as handle:
+            rows = sum(1 for _ in handle) - 1
     return {"rows": rows, "seconds": seconds, "peak_bytes": _max_rss() - baseline,
             "file_bytes": os.path.getsize(out)}
 

@@ -36,7 +36,7 @@ from customersim.sinks.mqtt import MqttError, MqttSettings, send_event
 
 ENV = dict(os.environ)  # the only place the page reads the environment
 
-st.set_page_config(page_title="customersim", page_icon="🛒", layout="wide")
+st.set_page_config(page_title="customersim", layout="wide")
 
 
 @st.cache_data(max_entries=16, show_spinner="Simulating…")
@@ -61,14 +61,14 @@ def builtin_broker(port: int) -> BuiltinBroker:
 
 
 def show_error(error: Exception) -> None:
-    st.error(str(error), icon="⚠️")
+    st.error(str(error), icon=":material/error:")
 
 
 # ------------------------------------------------------------------------------------ Tune
 try:
     env_config = SimConfig.from_env(ENV)
 except ConfigError as error:
-    st.error(f"Environment: {error}. The built-in default is used instead.", icon="⚠️")
+    st.error(f"Environment: {error}. The built-in default is used instead.", icon=":material/error:")
     env_config = SimConfig()
 
 side = st.sidebar
@@ -176,7 +176,7 @@ with publish:
     try:
         env_mqtt = MqttSettings.from_env(ENV)
     except ConfigError as error:
-        st.error(f"Environment: {error}. The built-in default is used instead.", icon="⚠️")
+        st.error(f"Environment: {error}. The built-in default is used instead.", icon=":material/error:")
         env_mqtt = MqttSettings()
     live: LiveSession = st.session_state.setdefault("live", LiveSession())
     mock = st.toggle("Mock mode (log messages instead of sending them)", env_mqtt.mock, key="mock")
@@ -219,10 +219,10 @@ with publish:
         topics=topics, qos=qos, username=username or None, password=password or None, ca_file=ca_file or None,
         client_cert_file=cert_file or None, client_key_file=key_file or None, tls_insecure=insecure, mock=mock))
     if settings_error or broker_error:
-        st.error(settings_error or broker_error, icon="⚠️")
+        st.error(settings_error or broker_error, icon=":material/error:")
         settings = None  # nothing to publish to: Start and Send stay disabled
     elif broker_note:
-        st.info(broker_note, icon="📡")
+        st.info(broker_note, icon=":material/sensors:")
 
     go, halt, _ = st.columns([1, 1, 4])
     # Plain buttons, acted on below with this run's settings; a rerun never starts anything,
@@ -240,14 +240,14 @@ with publish:
         live.stop()
         st.rerun()
     if "publish_error" in st.session_state:
-        st.error(st.session_state["publish_error"], icon="⚠️")
+        st.error(st.session_state["publish_error"], icon=":material/error:")
 
     @st.fragment(run_every=1.0 if live.running else None)
     def live_status() -> None:
         """Refreshes itself every second while publishing, without rerunning the whole page."""
         status = live.status()
         shown = {"failed": st.error, "publishing": st.success, "connecting": st.warning}.get(status.state, st.info)
-        shown(f"**{status.state}**: {status.message}", icon="📡")
+        shown(f"**{status.state}**: {status.message}", icon=":material/sensors:")
         if status.stats is not None:
             numbers = st.columns(6)
             numbers[0].metric("Connected", "yes" if status.stats.connected else "no")

@@ -1,0 +1,111 @@
+"""End to end in a real browser: the page a newcomer sees, a setting changed, events published.
+
+``streamlit run app.py`` runs as a subprocess (tests/app_server.py) against the session's
+mosquitto; Debian's chromium, driven by Playwright, opens the printed URL. The test changes the
+store's width and sees the heatmap redraw, starts publishing and sees a bare paho subscriber
+receive contract payloads, stops and sees the flow stop; the page must log no console errors.
+Screenshots go to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app_server import ROOT, AppServer, clean_environment, launch_chromium
+from mqtt_broker import Collector, publish_sentinel
+
+pytestmark = pytest.mark.browser
+ARTIFACTS = ROOT / "test-artifacts"
+
+# The shape of the drawn "Visits per cell" heatmap, read from plotly's own data in the page.
+HEATMAP_SHAPE = """() => {
+  const plot = [...document.querySelectorAll('.js-plotly-plot')]
+      .find(p => p.layout && p.layout.title && p.layout.title.text.includes('Visits per cell'));
+  if (!plot || !plot._fullData || !plot._fullData[0].z) return null;
+  const z = plot._fullData[0].z;
+  return [z.length, z[0].length];
+}"""
+
+
+@pytest.fixture
+def server(mosquitto, topics) -> Iterator[AppServer]:
+    env = clean_environment(MQTT_HOST="127.0.0.1", MQTT_PORT=str(mosquitto.ports["plain"]),
+                            ENTER_TOPIC=topics["enter"], MOVE_TOPIC=topics["move"], EXIT_TOPIC=topics["exit"])
+    app = AppServer(env, ARTIFACTS / "streamlit.log").start()
+    yield app
+    app.stop()
+
+
+def idle(page) -> None:
+    """Wait until Streamlit has finished the current run (its running indicator is gone)."""
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=30_000)
+
+
+def test_browser_tune_see_publish_stop(server, mosquitto, topics) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    collector = Collector(mosquitto.ports["plain"], list(topics.values()))
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1500})
+            page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page.goto(server.url)
+
+            # A newcomer's page: key figures, occupancy and heatmaps of the default store.
+            expect(page.get_by_text("customersim: shoppers in a store")).to_be_visible(timeout=30_000)
+            page.wait_for_function(HEATMAP_SHAPE, timeout=30_000)
+            idle(page)
+            assert page.evaluate(HEATMAP_SHAPE) == [10, 6]
+            expect(page.get_by_text("Mean inside")).to_be_visible()
+            expect(page.locator(".js-plotly-plot")).to_have_count(5)
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "app.png"))
+
+            # Tune: a wider store redraws the heatmap with the new width.
+            width = page.get_by_role("spinbutton", name="Width (cells, x)")
+            width.fill("8")
+            width.press("Enter")
+            page.wait_for_function(f"() => JSON.stringify(({HEATMAP_SHAPE})()) === '[10,8]'", timeout=30_000)
+            idle(page)
+
+            # Publish: a real subscriber on the same broker receives contract payloads.
+            page.get_by_role("tab", name="Publish").click()
+            start = page.get_by_role("button", name="Start publishing")
+            stop = page.get_by_role("button", name="Stop")
+            expect(start).to_be_enabled()
+            start.click()
+            received = collector.wait_for(10, timeout=30)
+            assert len(received) >= 10
+            for topic, payload in received[:10]:
+                body = json.loads(payload)
+                event = next(name for name, t in topics.items() if t == topic)
+                assert set(body) == ({"id", "ts", "x", "y"} if event == "move" else {"id", "ts"})
+                if event == "move":
+                    assert 0 <= body["x"] < 8 and 0 <= body["y"] < 10  # the store as tuned
+            expect(page.get_by_text(re.compile(r"publishing to 127\.0\.0\.1"))).to_be_visible(timeout=15_000)
+            expect(page.get_by_text("received by a subscriber on the same broker", exact=False)).to_be_visible(
+                timeout=15_000)
+            page.screenshot(path=str(ARTIFACTS / "app-publishing.png"), full_page=True)
+
+            # Stop: the page says so, and the flow stops (a marker is the last thing heard).
+            expect(stop).to_be_enabled()
+            stop.click()
+            expect(page.get_by_text(re.compile(r"stopped; published"))).to_be_visible(timeout=15_000)
+            expect(start).to_be_enabled()
+            before = collector.count()
+            marker = publish_sentinel(mosquitto.ports["plain"], topics["enter"])
+            assert collector.wait_for(before + 1)[before][1] == marker
+            second = publish_sentinel(mosquitto.ports["plain"], topics["enter"])
+            assert collector.wait_for(before + 2)[before + 1][1] == second, "events kept arriving after Stop"
+        finally:
+            browser.close()
+            collector.close()
+    assert not problems, problems

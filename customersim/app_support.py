@@ -157,7 +157,7 @@ def journey_choices(frame: pd.DataFrame, limit: int = 500) -> pd.DataFrame:
     visits, ordered by number of moves (an interesting walk first), then visit number.
     """
     if frame.empty:
-        return visit_table(frame.iloc[:0]) if len(frame.columns) else pd.DataFrame()
+        return pd.DataFrame(columns=["visit", "customer_id", "enter_ts", "moves", "duration", "complete"])
     table = visit_table(frame)
     whole = table[table["complete"]]
     return whole.sort_values(["moves", "visit"], ascending=[False, True], kind="stable").head(limit)

@@ -180,10 +180,9 @@ def test_uploaded_customer_list_is_used(env) -> None:
     run(at)
     assert errors(at) == []
     assert any("uploaded list mine.csv" in c.value for c in at.caption)
-    shown = at.dataframe[1].value if len(at.dataframe) > 1 else None
-    table = next(d.value for d in at.dataframe if "customer_id" in d.value.columns and "ts" in d.value.columns
-                 and len(d.value) > 100)
-    assert set(table["customer_id"]) <= set(ids), shown
+    events = next(d.value for d in at.dataframe if {"ts", "customer_id"} <= set(d.value.columns)
+                  and len(d.value) > 100)
+    assert set(events["customer_id"]) <= set(ids)
 
 
 @pytest.mark.parametrize(("content", "words"), [
@@ -392,3 +391,59 @@ def test_built_in_broker_port_taken_suggests_mqtt_host(env, mosquitto) -> None:
     at = page()
     assert any("already taken" in e and "MQTT_HOST=127.0.0.1" in e for e in errors(at)), errors(at)
     assert at.button(key="start_publishing").disabled
+
+
+def test_endless_publishing_runs_until_stop(env) -> None:
+    at = page()
+    at.checkbox(key="endless").check()
+    at.select_slider(key="speed").set_value("max")
+    run(at)
+    at.button(key="start_publishing").click()
+    run(at)
+    wait_until(at, lambda a: float(metric(a, "Published").replace(",", "")) > 20_000,
+               what="more messages than the one-day window holds")
+    assert "**publishing**" in status_text(at)
+    at.button(key="stop_publishing").click()
+    run(at)
+    assert "**stopped**" in status_text(at) and running_publishers() == 0
+
+
+# --------------------------------------------------------------- the page's plain helpers
+
+def test_profile_table_round_trip_and_messages() -> None:
+    from customersim.app_support import profile_from_table, profile_table
+    from customersim.config import ConfigError
+
+    weights = tuple(float(h % 5) for h in range(24))
+    assert profile_from_table(profile_table(weights)) == weights
+    table = profile_table(weights)
+    table.loc[7, "weight"] = -1.0
+    with pytest.raises(ConfigError, match=r"arrival_profile \(ARRIVAL_PROFILE\), hour 07:00: -1.0"):
+        profile_from_table(table)
+    with pytest.raises(ConfigError, match="all 24 weights are 0"):
+        profile_from_table(profile_table([0.0] * 24))
+
+
+def test_size_guard_estimates_the_events() -> None:
+    from customersim.app_support import check_app_size, estimated_events
+    from customersim.config import ConfigError
+
+    config = SimConfig(hours=24, seed=2)
+    assert estimated_events(config) == pytest.approx(len(simulate(config)), rel=0.25)
+    check_app_size(config)
+    with pytest.raises(ConfigError, match=r"hours \(SIM_HOURS\) = 24 .* more than the 1,000"):
+        check_app_size(config, limit=1000)
+
+
+def test_live_session_in_mock_mode_keeps_one_publisher() -> None:
+    from customersim.app_live import LiveSession
+    from customersim.sinks.mqtt import MqttSettings
+
+    frame = simulate(SimConfig(hours=1))
+    live = LiveSession(feed_size=5)
+    live.start(MqttSettings(mock=True), frame, speed=1.0)  # wall clock: runs until stopped
+    live.start(MqttSettings(mock=True), frame, speed=1.0)  # replaces, never adds
+    assert live.running and running_publishers() == 1 and live.runs == 2
+    live.stop()
+    assert not live.running and running_publishers() == 0
+    assert live.status().state == "stopped"

@@ -86,5 +86,5 @@ def send_event(settings: MqttSettings, event: str, customer_id: str, ts: int | N
     finally:
         client.disconnect()
         client.loop_stop()
-    log.info("sent %s %s", topic, payload.decode("utf-8"))
+    log.debug("sent %s %s", topic, payload.decode("utf-8"))
     return payload

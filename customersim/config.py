@@ -95,17 +95,6 @@ def _parse_door(value: Any) -> tuple[int, int]:
     return (x, y)
 
 
-def _parse_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in {"1", "true", "yes", "on"}:
-        return True
-    if text in {"0", "false", "no", "off", ""}:
-        return False
-    raise ValueError("true or false")
-
-
 def _int(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError

@@ -96,18 +96,22 @@ def dwell_heatmap(frame: pd.DataFrame, config: SimConfig) -> go.Figure:
                          value_label="minutes", colorscale="Blues", value_format=",.1f")
 
 
+TIDY_INTERVALS = tuple(m * 60 for m in (1, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440))
+
+
 def occupancy_figure(frame: pd.DataFrame, config: SimConfig, *, freq_seconds: int | None = None) -> go.Figure:
     """Average number of shoppers inside per interval, with the configured target as a line.
 
     Args:
         frame: the events of the config's window.
         config: gives the window and the target ``customers_average_in_store``.
-        freq_seconds: interval length; default about 300 points over the window (at least a
-            minute), so a day draws as 5-minute steps and a week stays light.
+        freq_seconds: interval length; default the tidy interval (1, 5, 10, 15, 30 minutes, 1,
+            2, 3, 6, 12 hours or a day) that gives at most about 300 points over the window, so
+            a day draws as 5-minute steps and a week as 30-minute ones.
     """
     span = config.end - int(config.start)
     if freq_seconds is None:
-        freq_seconds = max(60, int(round(span / 300 / 60)) * 60)
+        freq_seconds = next((step for step in TIDY_INTERVALS if span / step <= 300), TIDY_INTERVALS[-1])
     series = occupancy_series(frame, int(config.start), config.end, freq_seconds=freq_seconds)
     fig = go.Figure(go.Scatter(
         x=series.index, y=series.to_numpy(), mode="lines", name="inside", line={"shape": "hv"},
@@ -119,8 +123,8 @@ def occupancy_figure(frame: pd.DataFrame, config: SimConfig, *, freq_seconds: in
         line={"color": TARGET_COLOUR, "dash": "dash"},
         hovertemplate=f"target {target:g}<extra></extra>",
     ))
-    minutes = freq_seconds // 60
-    fig.update_layout(template=TEMPLATE, title=f"Shoppers inside (mean per {minutes} min)",
+    interval = f"{freq_seconds // 3600} h" if freq_seconds % 3600 == 0 else f"{freq_seconds // 60} min"
+    fig.update_layout(template=TEMPLATE, title=f"Shoppers inside (mean per {interval})",
                       xaxis_title="time (UTC)", yaxis_title="shoppers inside",
                       legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
                       margin={"l": 10, "r": 10, "t": 60, "b": 10})

@@ -32,3 +32,19 @@ def topics() -> dict[str, str]:
     """Event topics of this test only, so that tests sharing the broker do not hear each other."""
     base = f"test/{uuid.uuid4().hex[:12]}"
     return {"enter": f"{base}/enter", "move": f"{base}/move", "exit": f"{base}/exit"}
+
+
+@pytest.fixture(autouse=True)
+def _restore_customersim_logging() -> Iterator[None]:
+    """Commands called in-process attach console handlers (to pytest's captured stderr, which
+    closes after the test): take them off again, so later log lines go nowhere stale."""
+    import logging
+
+    logger = logging.getLogger("customersim")
+    handlers, level, propagate = list(logger.handlers), logger.level, logger.propagate
+    yield
+    for handler in [h for h in logger.handlers if h not in handlers]:
+        logger.removeHandler(handler)
+        handler.close()
+    logger.setLevel(level)
+    logger.propagate = propagate

@@ -210,8 +210,10 @@ class OccupancyTally:
         self._integral += int((self.end - ts[entering]).sum() - (self.end - ts[leaving]).sum())
         if self._first_enter_visit is None and entering.any():
             self._first_enter_visit = int(visits[entering][0])
-        early = visits if self._first_enter_visit is None else visits[visits < self._first_enter_visit]
-        self._early_visits.update(np.unique(early).tolist())
+        if self._first_enter_visit is None:
+            self._early_visits.update(np.unique(visits).tolist())
+        elif len(visits) and visits.min() < self._first_enter_visit:  # only near the start
+            self._early_visits.update(np.unique(visits[visits < self._first_enter_visit]).tolist())
 
     @property
     def inside_at_start(self) -> int:

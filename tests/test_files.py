@@ -104,3 +104,17 @@ def test_broken_csv_is_reported_with_the_file(tmp_path):
 def test_worker_frames_equal_single_process():
     pd.testing.assert_frame_equal(simulate(CONFIG, workers=2), simulate(CONFIG), check_exact=True)
     assert np.array_equal(simulate(CONFIG)["ts"], simulate(CONFIG, workers=3)["ts"])
+
+
+def test_ids_with_commas_and_quotes_are_quoted_in_csv(tmp_path):
+    ids = ['plain', 'with,comma', 'with "quote"'] + [f"c{i}" for i in range(30)]
+    config = SimConfig(hours=6, seed=2)
+    frame = simulate(config, customers=ids)
+    assert set(frame["customer_id"]) & {"with,comma", 'with "quote"'}
+    path = tmp_path / "e.csv"
+    ids_array, blocks = simulate_blocks(config, customers=ids)
+    with EventsWriter(path) as writer:
+        for block in blocks:
+            writer.write_table(table_from_columns(block, ids_array))
+    assert '"with,comma"' in path.read_text()
+    pd.testing.assert_frame_equal(read_events(path), frame, check_exact=True)

@@ -13,6 +13,7 @@ customer ids as text (so ``"007"`` stays ``"007"``).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -65,11 +66,15 @@ def table_from_frame(frame: pd.DataFrame) -> pa.Table:
 
 
 def table_from_columns(columns: dict[str, np.ndarray], customer_ids: pa.Array) -> pa.Table:
-    """The engine's column arrays as an Arrow table in the file layout."""
+    """The engine's column arrays as an Arrow table in the file layout.
+
+    ``customer_id`` stays dictionary-encoded over the customer list (the writer decodes it
+    where the format needs it), which spares building a string per row.
+    """
     return pa.table({
         "ts": columns["ts"],
         "event": pa.DictionaryArray.from_arrays(pa.array(columns["event"], pa.int8()), EVENT_NAMES),
-        "customer_id": customer_ids.take(pa.array(columns["customer"], pa.int32())),
+        "customer_id": pa.DictionaryArray.from_arrays(pa.array(columns["customer"], pa.int32()), customer_ids),
         "x": columns["x"], "y": columns["y"], "visit": columns["visit"],
     })
 
@@ -103,6 +108,12 @@ class EventsWriter:
 
     def write_table(self, table: pa.Table) -> None:
         """Append an Arrow table in the file layout (see :func:`table_from_columns`)."""
+        ids = table.schema.field("customer_id").type
+        if self.format == "parquet" and pa.types.is_dictionary(ids):
+            # Plain strings in the schema, whichever way the rows came: the same rows give the
+            # same file. (Parquet dictionary-encodes them on disk all the same.)
+            table = table.set_column(table.schema.get_field_index("customer_id"), "customer_id",
+                                     table["customer_id"].cast(pa.large_string()))
         if self._handle is None and self._parquet is None:
             self._tmp.parent.mkdir(parents=True, exist_ok=True)
             if self.format == "parquet":
@@ -153,12 +164,22 @@ class EventsWriter:
         self.close(keep=exc_type is None)
 
 
+_NEEDS_QUOTES = re.compile(r'[",\r\n]')
+
+
 def _write_csv_rows(table: pa.Table, handle) -> None:
-    # polars writes plain, unquoted CSV several times faster than pandas or pyarrow.
+    # polars writes plain CSV several times faster than pandas or pyarrow.
     import polars as pl
 
-    if table.num_rows:
-        pl.from_arrow(table).write_csv(handle, include_header=False)
+    if not table.num_rows:
+        return
+    ids = table["customer_id"].combine_chunks()
+    # Quotes are only ever needed around an id with a comma, quote or line break; with a
+    # dictionary of ids that is known without looking at every row, and "never" is faster.
+    values = ids.dictionary if pa.types.is_dictionary(ids.type) else None
+    safe = values is not None and not any(_NEEDS_QUOTES.search(v) for v in values.to_pylist())
+    pl.from_arrow(table).write_csv(handle, include_header=False,
+                                   quote_style="never" if safe else "necessary")
 
 
 def _empty() -> pd.DataFrame:

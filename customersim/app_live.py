@@ -211,7 +211,11 @@ class LiveSession:
         where = "mock mode (messages are logged, not sent)" if publisher.settings.mock else publisher.settings.address
         if stats.running and not stats.connected and not publisher.settings.mock:
             state = "connecting"
-            message = f"connecting to {where}…" + (f" (subscriber: {self._feed_error})" if self._feed_error else "")
+            message = f"connecting to {where}…"
+            if stats.retrying:
+                message += f" (retrying: {stats.retrying})"
+            elif self._feed_error:
+                message += f" (subscriber: {self._feed_error})"
         elif stats.running:
             state, message = "publishing", f"publishing to {where}"
         elif stats.stopped:

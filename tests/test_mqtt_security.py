@@ -92,3 +92,19 @@ def test_unreachable_broker_gives_up_with_words(topics) -> None:
     publisher.start(iter(()))
     stats = publisher.wait(20)
     assert stats.error is not None and "connection refused" in stats.error and "gave up after 1 s" in stats.error
+
+
+def test_unreachable_broker_says_why_while_still_retrying(topics) -> None:
+    settings = MqttSettings(host="127.0.0.1", port=free_port(), topics=topics)
+    publisher = Publisher(settings, speed="max", give_up_after=30.0)
+    publisher.start(iter(()))
+    try:
+        deadline = time.monotonic() + 10
+        while publisher.stats().retrying is None and time.monotonic() < deadline:
+            publisher.wait(0.05)  # returns at once while running: polls the stats
+        stats = publisher.stats()
+        assert stats.running and not stats.connected and stats.error is None
+        assert stats.retrying is not None and "connection refused" in stats.retrying
+    finally:
+        stats = publisher.stop()
+    assert stats.retrying is None and not stats.running

@@ -85,6 +85,7 @@ class PublisherStats:
         stopped: ``stop()`` ended the run.
         reconnects: how many times the connection was re-established.
         elapsed_seconds: time since publishing began (to the end, once over).
+        retrying: while (re)connecting, why the last attempt failed, in words; else ``None``.
     """
 
     connected: bool
@@ -99,6 +100,7 @@ class PublisherStats:
     stopped: bool
     reconnects: int
     elapsed_seconds: float
+    retrying: str | None = None
 
     @property
     def in_flight(self) -> int:
@@ -188,6 +190,7 @@ class Publisher:
         self._receive_maximum = 65535  # MQTT 5: the broker's Receive Maximum, from CONNACK
         self._origin_ts: int | None = None
         self._origin_wall = 0.0
+        self._last_attempt_failed: str | None = None
 
     # ----------------------------------------------------------------------------- public API
 
@@ -232,7 +235,8 @@ class Publisher:
                 lag_seconds=self._lag if self.speed is not None else 0.0,
                 running=self._thread is not None and not self._done.is_set(),
                 finished=self._finished, stopped=self._stopped, reconnects=self._reconnects,
-                elapsed_seconds=elapsed)
+                elapsed_seconds=elapsed,
+                retrying=None if self._connected.is_set() or self._done.is_set() else self._last_attempt_failed)
 
     def stop(self, timeout: float = 5.0) -> PublisherStats:
         """Stop publishing, from any thread; idempotent.
@@ -308,10 +312,14 @@ class Publisher:
             # At QoS 0 nothing is acknowledged; a callback per message would only cost time.
             client.on_publish = self._on_publish
         self._client = client
-        self._connector = Connector(client, self.settings, self._stop)
+        self._connector = Connector(client, self.settings, self._stop,
+                                    on_attempt_failed=self._note_attempt_failed)
         self._connector.connect_with_retry(self.give_up_after)
         log.info("connected to MQTT broker %s as %s (QoS %d%s)", self.settings.address,
                  self.client_id, self.settings.qos, ", TLS" if self.settings.tls else "")
+
+    def _note_attempt_failed(self, words: str) -> None:
+        self._last_attempt_failed = words
 
     def _recover(self) -> None:
         """Reconnect after a lost connection; paho then resends what was not acknowledged."""

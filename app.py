@@ -135,7 +135,10 @@ cols[0].metric("Events", f"{figures.events:,}")
 cols[1].metric("Visits", f"{figures.visits:,}", help=f"{figures.complete_visits:,} whole visits (enter and exit)")
 cols[2].metric("Customers", f"{figures.customers:,}")
 cols[3].metric("Mean inside", f"{figures.mean_inside:.2f}", f"{figures.occupancy_error:+.1%} vs target "
-               f"{figures.target_inside:g}", delta_color="off")
+               f"{figures.target_inside:g}", delta_color="off",
+               help=f"Time-average number inside over the window. Arrivals are random, so over "
+                    f"{config.hours:g} h it strays from the target by about ±{figures.standard_error:.2f} "
+                    f"(one standard error) from seed to seed; longer windows come closer.")
 
 overview, journeys, events, publish = st.tabs(["Store", "Journeys", "Events", "Publish"])
 with overview:

@@ -23,6 +23,7 @@ import pandas as pd
 from customersim.config import SETTINGS, ConfigError, SimConfig
 from customersim.customers import CustomerListError, load_customers, parse_customers
 from customersim.metrics import mean_occupancy, visit_table
+from customersim.validate import occupancy_standard_error
 
 # The page draws every event of the window; beyond this many it would take seconds per redraw
 # and hundreds of MB in the browser. The CLI writes windows of any size.
@@ -130,6 +131,7 @@ class KeyFigures:
     customers: int
     mean_inside: float
     target_inside: float
+    standard_error: float = 0.0
 
     @property
     def occupancy_error(self) -> float:
@@ -147,6 +149,7 @@ def key_figures(frame: pd.DataFrame, config: SimConfig) -> KeyFigures:
         customers=int(table["customer_id"].nunique()),
         mean_inside=mean_occupancy(frame, int(config.start), config.end) if len(frame) else 0.0,
         target_inside=float(config.customers_average_in_store),
+        standard_error=occupancy_standard_error(config),
     )
 
 

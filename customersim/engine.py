@@ -48,6 +48,8 @@ MIN_BLOCK_HOURS, MAX_BLOCK_HOURS = 1, 24 * 7
 VECTOR_ROUNDS = 40
 # Independent random streams per block.
 _ARRIVALS, _WALK, _PACE = 1, 2, 3
+# Temporary event code of the rows of a walk home, while a block is assembled.
+_HOME = 3
 # Column names of the arrays a block yields.
 EVENT_COLUMNS = ("ts", "event", "customer", "x", "y", "visit")
 
@@ -68,10 +70,6 @@ class Plan:
     block_seconds: int
     origin: int              # first arrival time considered (start minus warm-up)
     reserve: int             # seconds kept back to walk home from anywhere
-
-    @property
-    def mean_rate(self) -> float:
-        return float(self.hourly_rate.mean())
 
 
 def make_plan(config: SimConfig, customers: int) -> Plan:
@@ -384,9 +382,6 @@ def _random_walk(rng: np.random.Generator, layout: StoreLayout, steps: np.ndarra
         position[:active] = nxt
         cells[row[:active] + step] = nxt
     return cells
-
-
-_HOME = 3  # temporary event code for rows of the walk home, while a block is assembled
 
 
 def block_events(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> dict[str, np.ndarray]:

@@ -70,7 +70,13 @@ def simulate_chunks(config: SimConfig, customers: Customers = None, *, chunk_row
     """
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be a whole number >= 1, got {chunk_rows}")
+    # Resolve the customer list and check capacity now, not at the first next(): a front end
+    # that hands the chunks to a background thread still gets these errors where it can say them.
     ids, blocks = simulate_blocks(config, customers, endless=endless, workers=workers)
+    return _rechunk(ids, blocks, chunk_rows)
+
+
+def _rechunk(ids: pa.Array, blocks: Iterator[dict[str, np.ndarray]], chunk_rows: int) -> Iterator[pd.DataFrame]:
     pending: list[dict[str, np.ndarray]] = []
     pending_rows = 0
     for block in blocks:

@@ -141,3 +141,13 @@ def test_built_in_broker_port_taken(mosquitto, tmp_path, capsys) -> None:
     err = capsys.readouterr().err
     assert f"port {mosquitto.ports['plain']} on 127.0.0.1 is already taken" in err
     assert "MQTT_HOST=127.0.0.1" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["publish", "run"])
+def test_a_list_too_small_is_one_line_before_anything_starts(command, capsys) -> None:
+    env = {"TESTING_MOCK_MQTT": "true", "LOG_FILENAME": os.devnull}
+    assert main([command, "--average-inside", "900", "--hours", "1"], environ=env) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert f"customersim {command}: the customer list has 1000 customers" in err
+    assert "needs at least 1084" in err

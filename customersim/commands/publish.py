@@ -16,6 +16,8 @@ from collections.abc import Iterable, Iterator, Mapping
 import pandas as pd
 
 from customersim.cli import UserError
+from customersim.customers import CustomerListError
+from customersim.engine import CapacityError
 from customersim.commands.mqtt_options import (add_publish_arguments, extra_fields_from_args,
                                                mqtt_settings, require_external_broker,
                                                speed_from_args)
@@ -73,7 +75,10 @@ def _frames(args: argparse.Namespace, environ: Mapping[str, str]) -> Iterable[pd
         from customersim.api import simulate_chunks
 
         config = config_from_args(args, environ)
-        frames = simulate_chunks(config, chunk_rows=args.chunk_rows)
+        try:
+            frames = simulate_chunks(config, chunk_rows=args.chunk_rows)
+        except (CapacityError, CustomerListError) as error:
+            raise UserError(str(error)) from None
     return _rebased(frames) if args.rebase_now else frames
 
 

@@ -22,6 +22,8 @@ from typing import Any
 
 from customersim.broker import EmbeddedBroker
 from customersim.cli import UserError
+from customersim.customers import CustomerListError
+from customersim.engine import CapacityError
 from customersim.commands.mqtt_options import (add_publish_arguments, extra_fields_from_args,
                                                mqtt_settings, speed_from_args)
 from customersim.commands.options import add_sim_arguments, config_from_args
@@ -77,6 +79,10 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     config = config_from_args(args, environ).replace(start=int(time.time()))
     from customersim.api import simulate_chunks
 
+    try:
+        frames = simulate_chunks(config, chunk_rows=args.chunk_rows, endless=True)
+    except (CapacityError, CustomerListError) as error:
+        raise UserError(str(error)) from None
     broker: EmbeddedBroker | None = None
     with _StopOnSignal() as stop:
         try:
@@ -87,7 +93,6 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                 log.info("%s", broker.announcement())
             publisher = Publisher(settings, speed, give_up_after=args.give_up_after,
                                   extra_fields=extra_fields_from_args(args))
-            frames = simulate_chunks(config, chunk_rows=args.chunk_rows, endless=True)
             log.info("simulating from %d (now) at speed %s: %d x %d store, %g customers inside on "
                      "average; publishing to %s", config.start, args.speed, config.width,
                      config.height, config.customers_average_in_store,

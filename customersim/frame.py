@@ -67,11 +67,13 @@ def empty_frame() -> pd.DataFrame:
 def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Bring a frame read from a file (or built by hand) to the events-frame dtypes.
 
-    Only the columns present are converted; checking that the required ones exist and hold
-    valid values is :mod:`customersim.validate`'s job.
+    Only the columns present are converted, and ``event`` only when every name is known;
+    checking that the required columns exist and hold valid values is
+    :mod:`customersim.validate`'s job.
 
     Raises:
-        ValueError: a column cannot be converted; the message names it.
+        FrameValueError: a column cannot be converted; the message names it and the first row
+            at fault.
     """
     out = frame.copy()
     conversions = {
@@ -85,11 +87,29 @@ def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
     for column, dtype in conversions.items():
         if column not in out.columns or out[column].dtype == dtype:
             continue
+        if column == "event" and not out[column].isin(EVENT_TYPES).all():
+            continue  # keep unknown event names as they are, for the validator to report
         try:
             if column == "customer_id":
                 out[column] = out[column].astype(STRING_DTYPE)
             else:
                 out[column] = out[column].astype(dtype)
         except (TypeError, ValueError) as error:
-            raise ValueError(f"column {column!r} cannot be read as {dtype}: {error}") from None
+            raise FrameValueError(column, _first_bad_row(out[column], dtype), dtype, error) from None
     return out
+
+
+class FrameValueError(ValueError):
+    """A column holds a value of the wrong type; ``row`` is its 0-based position (or None)."""
+
+    def __init__(self, column: str, row: int | None, dtype, error: Exception):
+        self.column, self.row = column, row
+        where = f"row {row}, " if row is not None else ""
+        super().__init__(f"{where}column {column!r}: cannot be read as {dtype}: {error}")
+
+
+def _first_bad_row(values: pd.Series, dtype) -> int | None:
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = numbers.isna() | (numbers % 1 != 0)
+    positions = np.flatnonzero(bad.to_numpy())
+    return int(positions[0]) if positions.size else None

@@ -118,3 +118,19 @@ def test_ids_with_commas_and_quotes_are_quoted_in_csv(tmp_path):
             writer.write_table(table_from_columns(block, ids_array))
     assert '"with,comma"' in path.read_text()
     pd.testing.assert_frame_equal(read_events(path), frame, check_exact=True)
+
+
+def test_broken_csv_names_file_line_and_column(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("ts,event,customer_id,x,y\n1,enter,1,0,0\n2,move,1,1,1\n3,move,1,1,half\n")
+    with pytest.raises(ValueError, match=r"bad.csv, line 4, column y: cannot be read as int16"):
+        read_events(path)
+
+
+def test_unknown_event_names_reach_the_validator(tmp_path):
+    from customersim import validate_events
+
+    path = tmp_path / "odd.csv"
+    path.write_text("ts,event,customer_id,x,y\n1,enter,1,0,0\n2,jump,1,1,1\n")
+    report = validate_events(read_events(path))
+    assert report.violations["message"].tolist() == ["event 'jump' is not one of enter, move, exit"]

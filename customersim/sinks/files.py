@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from customersim.frame import COLUMNS, EVENT_TYPES, normalize_frame
+from customersim.frame import COLUMNS, EVENT_TYPES, FrameValueError, normalize_frame
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 PARQUET_ROW_GROUP = 1 << 20
@@ -220,7 +220,10 @@ def read_events(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise ValueError(f"{path}: cannot read events: {error}") from None
     try:
         return normalize_frame(frame)
-    except ValueError as error:
+    except FrameValueError as error:
+        if kind == "csv" and error.row is not None:  # the header is line 1
+            raise ValueError(f"{path}, line {error.row + 2}, column {error.column}: "
+                             f"{str(error).split(': ', 1)[1]}") from None
         raise ValueError(f"{path}: {error}") from None
 
 

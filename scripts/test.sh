@@ -14,7 +14,7 @@ command -v openssl >/dev/null 2>&1 || missing+=(openssl)  # test certificates
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]}"
   as_root apt-get update -q
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q "${missing[@]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 fi
 
 scripts/setup-venv.sh dev

@@ -147,7 +147,7 @@ def key_figures(frame: pd.DataFrame, config: SimConfig) -> KeyFigures:
         visits=len(table),
         complete_visits=int(table["complete"].sum()),
         customers=int(table["customer_id"].nunique()),
-        mean_inside=mean_occupancy(frame, int(config.start), config.end) if len(frame) else 0.0,
+        mean_inside=mean_occupancy(frame, int(config.start), config.end, visits=table) if len(frame) else 0.0,
         target_inside=float(config.customers_average_in_store),
         standard_error=occupancy_standard_error(config),
     )

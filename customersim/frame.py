@@ -32,7 +32,7 @@ COLUMNS: tuple[str, ...] = (*REQUIRED_COLUMNS, "visit")
 
 def build_frame(
     ts: np.ndarray,
-    event_codes: np.ndarray,
+    event_code: np.ndarray,
     customer_index: np.ndarray,
     customer_ids: pa.Array,
     x: np.ndarray,
@@ -47,7 +47,7 @@ def build_frame(
     return pd.DataFrame(
         {
             "ts": pd.Series(ts, dtype="int64", copy=False),
-            "event": pd.Categorical.from_codes(event_codes, dtype=EVENT_DTYPE),
+            "event": pd.Categorical.from_codes(event_code, dtype=EVENT_DTYPE),
             "customer_id": pd.Series(ids, dtype=STRING_DTYPE, copy=False),
             "x": pd.Series(x, dtype="int16", copy=False),
             "y": pd.Series(y, dtype="int16", copy=False),
@@ -55,6 +55,26 @@ def build_frame(
         },
         copy=False,
     )
+
+
+def event_codes(frame: pd.DataFrame, *, strict: bool = True) -> np.ndarray:
+    """Event codes 0 (enter), 1 (move), 2 (exit) of each row, whatever the ``event`` dtype.
+
+    Args:
+        strict: raise on an unknown event name; otherwise its code is -1.
+
+    Raises:
+        ValueError: (strict) an event is not enter, move or exit; the message shows some.
+    """
+    events = frame["event"]
+    if isinstance(events.dtype, pd.CategoricalDtype) and list(events.cat.categories) == list(EVENT_TYPES):
+        codes = events.cat.codes.to_numpy()
+    else:
+        codes = pd.Categorical(events.astype("object"), categories=list(EVENT_TYPES)).codes
+    if strict and (codes < 0).any():
+        bad = sorted(set(events[codes < 0].astype(str)))[:3]
+        raise ValueError(f"column 'event' has values {bad}: expected enter, move or exit")
+    return codes.astype(np.int8, copy=False)
 
 
 def empty_frame() -> pd.DataFrame:

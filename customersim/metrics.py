@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from customersim.frame import ENTER, EXIT, MOVE
+from customersim.frame import ENTER, EXIT, MOVE, event_codes
 
 
 def visit_keys(frame: pd.DataFrame) -> np.ndarray:
@@ -37,13 +37,6 @@ def visit_keys(frame: pd.DataFrame) -> np.ndarray:
     return customer * (len(frame) + 1) + run
 
 
-def _codes(frame: pd.DataFrame) -> np.ndarray:
-    event = frame["event"]
-    if isinstance(event.dtype, pd.CategoricalDtype) and list(event.cat.categories) == ["enter", "move", "exit"]:
-        return event.cat.codes.to_numpy()
-    return np.select([event == "enter", event == "move", event == "exit"], [ENTER, MOVE, EXIT], -1)
-
-
 def _window(frame: pd.DataFrame, start: int | None, end: int | None) -> tuple[int, int]:
     ts = frame["ts"].to_numpy()
     lo = int(ts.min()) if start is None and len(ts) else int(start or 0)
@@ -59,7 +52,7 @@ def visit_table(frame: pd.DataFrame) -> pd.DataFrame:
     (seconds, only for whole visits), ``moves`` (cells stepped into) and ``complete``.
     """
     keys = visit_keys(frame)
-    codes = _codes(frame)
+    codes = event_codes(frame, strict=False)
     ts = frame["ts"].to_numpy()
     grouped = pd.DataFrame({"visit": keys, "ts": ts, "code": codes,
                             "customer_id": frame["customer_id"].to_numpy()}).groupby("visit", sort=True)
@@ -79,21 +72,29 @@ def visit_table(frame: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
-def visit_intervals(frame: pd.DataFrame, start: int | None = None, end: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Each visit's time inside, clipped to the window: (from, until) arrays in epoch seconds."""
+def visit_intervals(frame: pd.DataFrame, start: int | None = None, end: int | None = None, *,
+                    visits: pd.DataFrame | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each visit's time inside, clipped to the window: (from, until) arrays in epoch seconds.
+
+    ``visits`` is the frame's :func:`visit_table`, when the caller has it already.
+    """
     lo, hi = _window(frame, start, end)
     if frame.empty:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    table = visit_table(frame)
+    table = visit_table(frame) if visits is None else visits
     since = table["enter_ts"].fillna(lo).to_numpy(dtype=np.int64)
     until = table["exit_ts"].fillna(hi).to_numpy(dtype=np.int64)
     return np.clip(since, lo, hi), np.clip(until, lo, hi)
 
 
-def mean_occupancy(frame: pd.DataFrame, start: int | None = None, end: int | None = None) -> float:
-    """Time-average number of customers inside over the window ``[start, end)``."""
+def mean_occupancy(frame: pd.DataFrame, start: int | None = None, end: int | None = None, *,
+                   visits: pd.DataFrame | None = None) -> float:
+    """Time-average number of customers inside over the window ``[start, end)``.
+
+    ``visits`` is the frame's :func:`visit_table`, when the caller has it already.
+    """
     lo, hi = _window(frame, start, end)
-    since, until = visit_intervals(frame, lo, hi)
+    since, until = visit_intervals(frame, lo, hi, visits=visits)
     return float((until - since).sum() / (hi - lo))
 
 
@@ -123,7 +124,7 @@ def occupancy_series(frame: pd.DataFrame, start: int | None = None, end: int | N
 
 def visits_per_cell(frame: pd.DataFrame, width: int, height: int) -> np.ndarray:
     """How often each cell's sensor saw a customer arrive (enter or move): (height, width) ints."""
-    codes = _codes(frame)
+    codes = event_codes(frame, strict=False)
     arriving = codes != EXIT
     cells = frame["y"].to_numpy()[arriving].astype(np.int64) * width + frame["x"].to_numpy()[arriving]
     return np.bincount(cells, minlength=width * height)[: width * height].reshape(height, width)
@@ -141,7 +142,7 @@ def dwell_seconds_per_cell(frame: pd.DataFrame, width: int, height: int, end: in
     keys = visit_keys(frame)
     order = np.argsort(keys, kind="stable")
     ts = frame["ts"].to_numpy()[order]
-    codes = _codes(frame)[order]
+    codes = event_codes(frame, strict=False)[order]
     same_visit_next = np.r_[keys[order][1:] == keys[order][:-1], False]
     next_ts = np.r_[ts[1:], hi]
     stay = np.where(same_visit_next, next_ts, hi) - ts
@@ -174,7 +175,7 @@ def journey_stats(frame: pd.DataFrame) -> dict[str, float]:
 
 def arrivals_by_hour(frame: pd.DataFrame) -> pd.Series:
     """Number of ``enter`` events per UTC hour of the day (0-23)."""
-    enters = frame.loc[_codes(frame) == ENTER, "ts"].to_numpy()
+    enters = frame.loc[event_codes(frame, strict=False) == ENTER, "ts"].to_numpy()
     counts = np.bincount((enters // 3600) % 24, minlength=24)
     return pd.Series(counts, index=pd.RangeIndex(24, name="hour"), name="arrivals")
 
@@ -199,7 +200,7 @@ class OccupancyTally:
 
     def update(self, frame: pd.DataFrame) -> None:
         """Count the events of the next frame of the window."""
-        self.update_arrays(frame["ts"].to_numpy(), _codes(frame), visit_keys(frame))
+        self.update_arrays(frame["ts"].to_numpy(), event_codes(frame, strict=False), visit_keys(frame))
 
     def update_arrays(self, ts: np.ndarray, codes: np.ndarray, visits: np.ndarray) -> None:
         """Like :meth:`update`, from column arrays (event codes 0 enter, 1 move, 2 exit)."""

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from customersim.config import SimConfig
-from customersim.frame import EVENT_TYPES, REQUIRED_COLUMNS
+from customersim.frame import EVENT_TYPES, REQUIRED_COLUMNS, event_codes
 
 # Occupancy deviations beyond this many standard errors are reported as violations.
 OCCUPANCY_SIGMAS = 5.0
@@ -118,7 +118,7 @@ def validate_events(frame: pd.DataFrame, config: SimConfig | None = None, *,
     if found.counts:  # the story checks below need clean columns
         return ValidationReport(found.frame(), rows, counts=found.counts)
 
-    code = np.select([event == name for name in EVENT_TYPES], [0, 1, 2]).astype(np.int8)
+    code = event_codes(frame)  # every name is known by now
     found.add("order", np.flatnonzero(np.diff(ts) < 0) + 1,
               lambda r: [f"ts {ts[i]} is earlier than the row before ({ts[i - 1]})" for i in r])
     outside = (xs < 0) | (xs >= grid.width) | (ys < 0) | (ys >= grid.height)

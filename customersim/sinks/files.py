@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from customersim.frame import COLUMNS, EVENT_TYPES, FrameValueError, normalize_frame
+from customersim.frame import COLUMNS, EVENT_TYPES, FrameValueError, event_codes, normalize_frame
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 PARQUET_ROW_GROUP = 1 << 20
@@ -53,10 +53,7 @@ def table_from_frame(frame: pd.DataFrame) -> pa.Table:
             continue
         values = frame[name]
         if name == "event":
-            codes = values.cat.codes.to_numpy() if isinstance(values.dtype, pd.CategoricalDtype) and \
-                list(values.cat.categories) == list(EVENT_TYPES) else \
-                pd.Categorical(values, categories=list(EVENT_TYPES)).codes
-            columns[name] = pa.DictionaryArray.from_arrays(pa.array(codes, pa.int8()), EVENT_NAMES)
+            columns[name] = pa.DictionaryArray.from_arrays(pa.array(event_codes(frame), pa.int8()), EVENT_NAMES)
         elif name == "customer_id":
             columns[name] = pa.array(values, pa.large_string())
         else:

@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from customersim.frame import EVENT_TYPES
+from customersim.frame import EVENT_TYPES, event_codes
 
 __all__ = ["encode_payload", "encode_frame"]
 
@@ -100,20 +100,3 @@ def encode_frame(frame: pd.DataFrame, extra_fields: Sequence[str] = ()) -> list[
     parts.append("}")
     joined = pc.binary_join_element_wise(*parts, "")
     return joined.cast(pa.large_binary()).to_pylist()
-
-
-def event_codes(frame: pd.DataFrame) -> np.ndarray:
-    """Event codes 0 (enter), 1 (move), 2 (exit) of each row, whatever the ``event`` dtype.
-
-    Raises:
-        ValueError: an event is not enter, move or exit.
-    """
-    events = frame["event"]
-    if isinstance(events.dtype, pd.CategoricalDtype) and list(events.cat.categories) == list(EVENT_TYPES):
-        codes = events.cat.codes.to_numpy()
-    else:
-        codes = pd.Categorical(events.astype(str), categories=list(EVENT_TYPES)).codes
-    if (codes < 0).any():
-        bad = sorted(set(events[codes < 0].astype(str)))[:3]
-        raise ValueError(f"column 'event' has values {bad}: expected enter, move or exit")
-    return codes.astype(np.int8, copy=False)

@@ -30,7 +30,8 @@ import pandas as pd
 import paho.mqtt.client as mqtt
 
 from customersim.sinks.mqtt_connection import Connector, MqttError, make_client, warn_if_insecure
-from customersim.sinks.mqtt_payloads import encode_frame, event_codes
+from customersim.frame import event_codes
+from customersim.sinks.mqtt_payloads import encode_frame
 from customersim.sinks.mqtt_settings import MqttSettings
 
 log = logging.getLogger("customersim.mqtt")

@@ -9,7 +9,7 @@ environment variable, like the CLI. The script is the page, top to bottom:
 2. **See**: the simulated frame (cached, so a redraw after a change is fast), headline numbers,
    occupancy against the target, the store as heatmaps, one visit's journey, the events table.
 3. **Publish**: an MQTT panel; Start and Stop drive the session's one
-   :class:`~customersim.app_live.LiveSession`, whose status refreshes itself every second.
+   :class:`~customersim.app.live.LiveSession`, whose status refreshes itself every second.
 
 The environment is read here, once; everything below receives it.
 """
@@ -23,16 +23,16 @@ import pandas as pd
 import streamlit as st
 
 from customersim import plots
-from customersim.app_live import BuiltinBroker, LiveSession, feed_table, settings_or_error
-from customersim.app_support import (SHOP_DAY_PROFILE, SPEEDS, check_app_size, config_from_key, config_key,
+from customersim.app.live import BuiltinBroker, LiveSession, feed_table, settings_or_error
+from customersim.app.support import (SHOP_DAY_PROFILE, SPEEDS, check_app_size, config_from_key, config_key,
                                      customers_for, describe_visit, events_file_bytes, help_text,
                                      journey_choices, key_figures, profile_from_table, profile_table)
-from customersim.api import simulate, simulate_chunks
+from customersim.simulation import simulate, simulate_chunks
 from customersim.config import FLAT_PROFILE, ConfigError, SimConfig, format_start
 from customersim.customers import CustomerListError
 from customersim.engine import CapacityError
 from customersim.metrics import visit_path
-from customersim.sinks.mqtt import MqttError, MqttSettings, send_event
+from customersim.mqtt import MqttError, MqttSettings, send_event
 
 ENV = dict(os.environ)  # the only place the page reads the environment
 

@@ -52,7 +52,7 @@ def child(kind: str, args: list[str], out: str) -> dict:
         import pyarrow.parquet as pq
 
         from customersim import simulate
-        from customersim.commands.options import add_sim_arguments, config_from_args
+        from customersim.cli._sim_options import add_sim_arguments, config_from_args
 
         parser = argparse.ArgumentParser()
         add_sim_arguments(parser)

@@ -20,10 +20,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mqtt_broker import Mosquitto  # noqa: E402
+from helpers.mqtt_broker import Mosquitto  # noqa: E402
 
 from customersim import SimConfig, simulate  # noqa: E402
-from customersim.sinks.mqtt import MqttSettings, Publisher, encode_frame  # noqa: E402
+from customersim.mqtt import MqttSettings, Publisher, encode_frame  # noqa: E402
 
 
 def _subscriber(port: int, count: int) -> subprocess.Popen:

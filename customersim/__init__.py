@@ -1,21 +1,67 @@
 """customersim: simulate shoppers in a retail store and turn them into data.
 
-A store is a grid of location sensors. Customers from a customer list enter at the door, wander
-between neighbouring cells, dwell, walk back and leave; each step is an event. The library
-builds whole journeys as pandas DataFrames (:func:`simulate`, :func:`simulate_chunks`), checks
-them (:func:`validate_events`), measures them (:mod:`customersim.metrics`) and hands them to
-sinks that write files or publish MQTT messages.
+A store is a grid of location sensors. Customers from a customer list enter at the door, go
+about their visit and leave; each step is an event. The library builds whole journeys as pandas
+DataFrames (:func:`simulate`, :func:`simulate_chunks`), checks them (:func:`validate_events`),
+measures them (:mod:`customersim.metrics`) and hands them to sinks that write files
+(:mod:`customersim.files`) or publish MQTT messages (:mod:`customersim.mqtt`).
 
 Example:
     >>> from customersim import SimConfig, simulate
     >>> frame = simulate(SimConfig(hours=1, seed=1))
     >>> list(frame.columns)
     ['ts', 'event', 'customer_id', 'x', 'y', 'visit']
+
+The public names are loaded on first use, so that ``import customersim`` (and the command
+line's ``--help``) stays light: numpy and pandas are imported only by code that simulates.
 """
 
-from customersim.config import ConfigError, SimConfig
-from customersim.api import simulate, simulate_chunks
-from customersim.validate import validate_events
+from __future__ import annotations
 
-__all__ = ["ConfigError", "SimConfig", "simulate", "simulate_chunks", "validate_events"]
-__version__ = "0.1.0"
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+
+from customersim.errors import CapacityError, ConfigError, CustomerListError, MqttError
+
+if TYPE_CHECKING:
+    from customersim.config import SimConfig
+    from customersim.simulation import simulate, simulate_chunks
+    from customersim.validate import validate_events
+
+try:
+    __version__ = version("customersim")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
+
+# Public name -> the module that defines it.
+_LAZY = {
+    "SimConfig": "customersim.config",
+    "simulate": "customersim.simulation",
+    "simulate_chunks": "customersim.simulation",
+    "validate_events": "customersim.validate",
+}
+
+__all__ = [
+    "CapacityError",
+    "ConfigError",
+    "CustomerListError",
+    "MqttError",
+    "SimConfig",
+    "simulate",
+    "simulate_chunks",
+    "validate_events",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'customersim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

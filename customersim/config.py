@@ -24,13 +24,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from customersim.errors import ConfigError
+
 DEFAULT_START = "2026-01-05T00:00:00Z"
 FLAT_PROFILE: tuple[float, ...] = (1.0,) * 24
 MAX_GRID_SIDE = 4096
-
-
-class ConfigError(ValueError):
-    """A setting has a value that is not allowed; the message names the setting."""
 
 
 def parse_start(value: Any) -> int:

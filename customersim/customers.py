@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from customersim.errors import CustomerListError
+
 CUSTOMER_COLUMNS: tuple[str, ...] = (
     "customer_id", "name", "age_range", "marital_status", "family_size", "no_of_children",
     "income_bracket", "gender", "mean_discount_used_by_cust", "unique_items_bought_by_cust",
@@ -29,10 +31,6 @@ CUSTOMER_COLUMNS: tuple[str, ...] = (
 )
 BUILT_IN_SEED = 20260105
 BUILT_IN_SIZE = 1000
-
-
-class CustomerListError(ValueError):
-    """The customer list cannot be used; the message names the file, line and column."""
 
 
 def load_customers(path: str | os.PathLike[str] | None) -> pd.DataFrame:

@@ -19,7 +19,7 @@ in steady state at ``start``: arrivals begin one longest visit earlier and only 
 ``start`` on are kept.
 
 Nothing here reads files, touches the network or prints: config and customer count in, arrays
-out. :mod:`customersim.api` turns the arrays into DataFrames.
+out. :mod:`customersim.simulation` turns the arrays into DataFrames.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from customersim.config import SimConfig
+from customersim.errors import CapacityError
 from customersim.frame import ENTER, EXIT, MOVE
 from customersim.layout import StoreLayout
 
@@ -52,10 +53,6 @@ _ARRIVALS, _WALK, _PACE = 1, 2, 3
 _HOME = 3
 # Column names of the arrays a block yields.
 EVENT_COLUMNS = ("ts", "event", "customer", "x", "y", "visit")
-
-
-class CapacityError(ValueError):
-    """The customer list is too small for the number of customers inside at once."""
 
 
 @dataclass(frozen=True)

@@ -526,7 +526,7 @@ DATASETS = [
     import plotly.express as px
 
     from customersim import SimConfig, simulate, simulate_chunks, validate_events
-    from customersim.sinks.files import read_events, write_events
+    from customersim.files import read_events, write_events
 
     config = SimConfig(width=6, height=10, customers_average_in_store=6,
                        start="2026-01-05T00:00:00Z", hours=24 * 7, seed=21)
@@ -632,7 +632,7 @@ MQTT_CELLS = [
     import dataclasses
     import logging
 
-    from customersim.sinks.mqtt import MqttSettings, Publisher, encode_frame
+    from customersim.mqtt import MqttSettings, Publisher, encode_frame
 
     week = read_events(paths["parquet"])
     begin = config.start + 17 * 3600

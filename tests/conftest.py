@@ -1,4 +1,4 @@
-"""Shared fixtures: real mosquitto brokers for the MQTT tests (see ``tests/mqtt_broker.py``)."""
+"""Shared fixtures: real mosquitto brokers for the MQTT tests (see ``tests/helpers/mqtt_broker.py``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from mqtt_broker import Mosquitto
+from helpers.mqtt_broker import Mosquitto
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@
 
 Every test runs the real ``app.py`` script with a real environment (``monkeypatch.setenv``, read
 by the script once per run) and the real library; the publishing tests use the session's real
-mosquitto broker and a bare paho subscriber (``tests/mqtt_broker.py``) as the downstream system.
+mosquitto broker and a bare paho subscriber (``tests/helpers/mqtt_broker.py``) as the downstream system.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app_figures import chart, trace
+from helpers.app_figures import chart, trace
 from customersim import SimConfig, simulate
-from customersim.app_live import running_publishers
+from customersim.app.live import running_publishers
 from customersim.metrics import dwell_seconds_per_cell, visits_per_cell
-from customersim.sinks.files import read_events
-from customersim.app_support import events_file_bytes
-from mqtt_broker import PASSWORD, USERNAME, Collector, free_port, publish_sentinel
+from customersim.files import read_events
+from customersim.app.support import events_file_bytes
+from helpers.mqtt_broker import PASSWORD, USERNAME, Collector, free_port, publish_sentinel
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 SETTINGS_VARIABLES = ("STORE_WIDTH", "STORE_HEIGHT", "CUSTOMERS_AVERAGE_IN_STORE", "CUSTOMERS_LIST_FILE",
@@ -411,7 +411,7 @@ def test_endless_publishing_runs_until_stop(env) -> None:
 # --------------------------------------------------------------- the page's plain helpers
 
 def test_profile_table_round_trip_and_messages() -> None:
-    from customersim.app_support import profile_from_table, profile_table
+    from customersim.app.support import profile_from_table, profile_table
     from customersim.config import ConfigError
 
     weights = tuple(float(h % 5) for h in range(24))
@@ -425,7 +425,7 @@ def test_profile_table_round_trip_and_messages() -> None:
 
 
 def test_size_guard_estimates_the_events() -> None:
-    from customersim.app_support import check_app_size, estimated_events
+    from customersim.app.support import check_app_size, estimated_events
     from customersim.config import ConfigError
 
     config = SimConfig(hours=24, seed=2)
@@ -436,8 +436,8 @@ def test_size_guard_estimates_the_events() -> None:
 
 
 def test_live_session_in_mock_mode_keeps_one_publisher() -> None:
-    from customersim.app_live import LiveSession
-    from customersim.sinks.mqtt import MqttSettings
+    from customersim.app.live import LiveSession
+    from customersim.mqtt import MqttSettings
 
     frame = simulate(SimConfig(hours=1))
     live = LiveSession(feed_size=5)

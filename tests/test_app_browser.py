@@ -1,6 +1,6 @@
 """End to end in a real browser: the page a newcomer sees, a setting changed, events published.
 
-``streamlit run app.py`` runs as a subprocess (tests/app_server.py) against the session's
+``streamlit run app.py`` runs as a subprocess (tests/helpers/app_server.py) against the session's
 mosquitto; Debian's chromium, driven by Playwright, opens the printed URL. The test changes the
 store's width and sees the heatmap redraw, starts publishing and sees a bare paho subscriber
 receive contract payloads, stops and sees the flow stop; the page must log no console errors.
@@ -17,8 +17,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from app_server import ROOT, AppServer, clean_environment, launch_chromium
-from mqtt_broker import Collector, publish_sentinel
+from helpers.app_server import ROOT, AppServer, clean_environment, launch_chromium
+from helpers.mqtt_broker import Collector, publish_sentinel
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "test-artifacts"

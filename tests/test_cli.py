@@ -35,7 +35,7 @@ def test_environment_supplies_defaults_and_flags_win(tmp_path, capsys):
     out = tmp_path / "e.parquet"
     env = {"STORE_WIDTH": "3", "STORE_HEIGHT": "4", "SIM_HOURS": "2"}
     assert main(["generate", "--out", str(out), "--width", "5"], environ=env) == 0
-    from customersim.sinks.files import read_events
+    from customersim.files import read_events
 
     frame = read_events(out)
     assert frame["x"].max() <= 4 and frame["y"].max() <= 3 and frame["x"].max() >= 3

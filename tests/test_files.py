@@ -6,9 +6,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from customersim import SimConfig, simulate, simulate_chunks
-from customersim.api import simulate_blocks
-from customersim.sinks import files
-from customersim.sinks.files import EventsWriter, read_events, table_from_columns, write_events
+from customersim.simulation import simulate_blocks
+from customersim import files
+from customersim.files import EventsWriter, read_events, table_from_columns, write_events
 
 CONFIG = SimConfig(customers_average_in_store=20, hours=36, seed=12)
 

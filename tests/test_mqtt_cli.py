@@ -14,9 +14,9 @@ import pytest
 
 from customersim import SimConfig, simulate
 from customersim.cli import main
-from customersim.sinks.files import write_events
-from customersim.sinks.mqtt import encode_frame
-from mqtt_broker import Collector, free_port
+from customersim.files import write_events
+from customersim.mqtt import encode_frame
+from helpers.mqtt_broker import Collector, free_port
 
 pytestmark = pytest.mark.broker
 

@@ -11,8 +11,8 @@ from collections import Counter, defaultdict
 import pytest
 
 from customersim import SimConfig, simulate
-from customersim.sinks.mqtt import MessageFeed, MqttSettings, Publisher, encode_frame
-from mqtt_broker import Collector, publish_sentinel
+from customersim.mqtt import MessageFeed, MqttSettings, Publisher, encode_frame
+from helpers.mqtt_broker import Collector, publish_sentinel
 
 pytestmark = pytest.mark.broker
 

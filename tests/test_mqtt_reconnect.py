@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from customersim.frame import EVENT_DTYPE, STRING_DTYPE
-from customersim.sinks.mqtt import MqttSettings, Publisher, encode_frame
-from mqtt_broker import Collector
+from customersim.mqtt import MqttSettings, Publisher, encode_frame
+from helpers.mqtt_broker import Collector
 
 pytestmark = pytest.mark.broker
 

@@ -9,8 +9,8 @@ import uuid
 import pytest
 
 from customersim.cli import main
-from customersim.sinks.mqtt import MqttError, MqttSettings, Publisher, send_event
-from mqtt_broker import PASSWORD, USERNAME, Collector, free_port, make_certificates
+from customersim.mqtt import MqttError, MqttSettings, Publisher, send_event
+from helpers.mqtt_broker import PASSWORD, USERNAME, Collector, free_port, make_certificates
 
 pytestmark = pytest.mark.broker
 

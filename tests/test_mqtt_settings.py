@@ -11,7 +11,7 @@ import pytest
 from customersim import SimConfig, simulate
 from customersim.config import ConfigError
 from customersim.frame import EVENT_DTYPE, STRING_DTYPE
-from customersim.sinks.mqtt import MqttSettings, encode_frame, encode_payload, parse_speed
+from customersim.mqtt import MqttSettings, encode_frame, encode_payload, parse_speed
 
 
 def test_defaults_follow_the_old_service() -> None:

@@ -118,7 +118,7 @@ def test_notebooks_match_their_builder():
 
 @pytest.mark.broker
 def test_streaming_notebook_publishes_to_a_real_broker(mosquitto, topics, tmp_path):
-    from mqtt_broker import Collector
+    from helpers.mqtt_broker import Collector
 
     collector = Collector(mosquitto.ports["plain"], list(topics.values()))
     try:

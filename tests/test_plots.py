@@ -22,7 +22,7 @@ def day() -> tuple[SimConfig, pd.DataFrame]:
 def test_plots_stay_out_of_the_core_import_graph() -> None:
     import subprocess
 
-    code = "import customersim, customersim.api, customersim.metrics, sys; print('plotly' in sys.modules)"
+    code = "import customersim, customersim.simulation, customersim.metrics, sys; print('plotly' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 
-from customersim.cli import UserError
-from customersim.sinks.mqtt import MqttSettings, parse_speed
+from customersim.errors import UserError
+from customersim.mqtt import MqttSettings, parse_speed
 
 
 def add_qos_argument(parser: argparse.ArgumentParser) -> None:

@@ -29,10 +29,10 @@ import numpy as np
 import pandas as pd
 import paho.mqtt.client as mqtt
 
-from customersim.sinks.mqtt_connection import Connector, MqttError, make_client, warn_if_insecure
+from customersim.mqtt.connection import Connector, MqttError, make_client, warn_if_insecure
 from customersim.frame import event_codes
-from customersim.sinks.mqtt_payloads import encode_frame
-from customersim.sinks.mqtt_settings import MqttSettings
+from customersim.mqtt.payloads import encode_frame
+from customersim.mqtt.settings import MqttSettings
 
 log = logging.getLogger("customersim.mqtt")
 mock_log = logging.getLogger("customersim.mqtt.mock")

@@ -2,12 +2,12 @@
 
 This module is the public face of the MQTT side; the parts live beside it:
 
-- :mod:`~customersim.sinks.mqtt_settings`: :class:`MqttSettings` from the environment
+- :mod:`~customersim.mqtt.settings`: :class:`MqttSettings` from the environment
   (MQTT_HOST, MQTT_PORT, MQTT_NAME, topics, QoS, credentials, TLS, mock mode);
-- :mod:`~customersim.sinks.mqtt_payloads`: the payload contract, encoded column-wise;
-- :mod:`~customersim.sinks.mqtt_connection`: paho clients, retries and failures in words;
-- :mod:`~customersim.sinks.mqtt_publisher`: :class:`Publisher`, paced and long-lived;
-- :mod:`~customersim.sinks.mqtt_feed`: :class:`MessageFeed`, a subscriber keeping the latest.
+- :mod:`~customersim.mqtt.payloads`: the payload contract, encoded column-wise;
+- :mod:`~customersim.mqtt.connection`: paho clients, retries and failures in words;
+- :mod:`~customersim.mqtt.publisher`: :class:`Publisher`, paced and long-lived;
+- :mod:`~customersim.mqtt.feed`: :class:`MessageFeed`, a subscriber keeping the latest.
 
 :func:`send_event` is the one-shot helper: one hand-made event on its topic, the way the old
 service's produce_entry / produce_move / produce_exit endpoints did it.
@@ -25,11 +25,11 @@ import threading
 import time
 import uuid
 
-from customersim.sinks.mqtt_connection import Connector, MqttError, make_client, warn_if_insecure
-from customersim.sinks.mqtt_feed import FeedMessage, MessageFeed
-from customersim.sinks.mqtt_payloads import encode_frame, encode_payload
-from customersim.sinks.mqtt_publisher import Publisher, PublisherStats, parse_speed
-from customersim.sinks.mqtt_settings import MqttSettings, MqttSettingsError, Topics
+from customersim.mqtt.connection import Connector, MqttError, make_client, warn_if_insecure
+from customersim.mqtt.feed import FeedMessage, MessageFeed
+from customersim.mqtt.payloads import encode_frame, encode_payload
+from customersim.mqtt.publisher import Publisher, PublisherStats, parse_speed
+from customersim.mqtt.settings import MqttSettings, MqttSettingsError, Topics
 
 __all__ = [
     "FeedMessage", "MessageFeed", "MqttError", "MqttSettings", "MqttSettingsError", "Publisher",

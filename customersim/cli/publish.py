@@ -15,15 +15,15 @@ from collections.abc import Iterable, Iterator, Mapping
 
 import pandas as pd
 
-from customersim.cli import UserError
+from customersim.errors import UserError
 from customersim.customers import CustomerListError
 from customersim.engine import CapacityError
-from customersim.commands.mqtt_options import (add_publish_arguments, extra_fields_from_args,
+from customersim.cli._mqtt_options import (add_publish_arguments, extra_fields_from_args,
                                                mqtt_settings, require_external_broker,
                                                speed_from_args)
-from customersim.commands.options import add_sim_arguments, config_from_args
-from customersim.logs import setup_logging
-from customersim.sinks.mqtt import MqttError, Publisher
+from customersim.cli._sim_options import add_sim_arguments, config_from_args
+from customersim.cli._logging import setup_logging
+from customersim.mqtt import MqttError, Publisher
 
 log = logging.getLogger("customersim.publish")
 PROGRESS_EVERY = 5.0  # seconds between progress lines
@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="rows simulated at once (memory, not the result)")
     add_publish_arguments(parser, default_speed="max", default_give_up=30.0)
     add_sim_arguments(parser)
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=publish_command)
 
 
 def _rebased(frames: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -61,7 +61,7 @@ def _rebased(frames: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
 
 def _frames(args: argparse.Namespace, environ: Mapping[str, str]) -> Iterable[pd.DataFrame]:
     if args.in_file:
-        from customersim.sinks.files import read_events
+        from customersim.files import read_events
 
         try:
             frame = read_events(args.in_file)
@@ -72,7 +72,7 @@ def _frames(args: argparse.Namespace, environ: Mapping[str, str]) -> Iterable[pd
             frame = frame.sort_values("ts", kind="stable", ignore_index=True)
         frames: Iterable[pd.DataFrame] = [frame]
     else:
-        from customersim.api import simulate_chunks
+        from customersim.simulation import simulate_chunks
 
         config = config_from_args(args, environ)
         try:
@@ -82,7 +82,7 @@ def _frames(args: argparse.Namespace, environ: Mapping[str, str]) -> Iterable[pd
     return _rebased(frames) if args.rebase_now else frames
 
 
-def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+def publish_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     setup_logging(environ)
     settings = mqtt_settings(args, environ)
     require_external_broker(settings, "customersim publish")

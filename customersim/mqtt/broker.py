@@ -18,9 +18,9 @@ import socket
 import threading
 from typing import Any
 
-from customersim.sinks.mqtt_connection import MqttError
+from customersim.mqtt.connection import MqttError
 
-log = logging.getLogger("customersim.broker")
+log = logging.getLogger("customersim.mqtt.broker")
 
 
 class BrokerPortInUse(MqttError):

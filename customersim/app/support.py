@@ -175,7 +175,7 @@ def describe_visit(row: Mapping[str, Any]) -> str:
 
 def events_file_bytes(frame: pd.DataFrame, kind: str) -> bytes:
     """The frame as the bytes of a ``csv`` or ``parquet`` file, written by the CLI's file sink."""
-    from customersim.sinks.files import write_events
+    from customersim.files import write_events
 
     if kind not in ("csv", "parquet"):
         raise ValueError(f"kind = {kind!r}: expected csv or parquet")

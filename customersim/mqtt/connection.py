@@ -20,17 +20,14 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from customersim.sinks.mqtt_settings import MqttSettings
+from customersim.errors import MqttError
+from customersim.mqtt.settings import MqttSettings
 
 log = logging.getLogger("customersim.mqtt")
 
 # Reason codes (MQTT 3.1.1 return codes 4/5 are mapped by paho to 134/135) that mean the
 # broker does not accept these credentials: retrying will not help.
 _CREDENTIAL_CODES = {134, 135, 4, 5}
-
-
-class MqttError(Exception):
-    """Publishing cannot go on; the message says why in words (no secrets)."""
 
 
 def make_client(settings: MqttSettings, client_id: str | None = None) -> mqtt.Client:

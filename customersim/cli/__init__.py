@@ -1,9 +1,9 @@
 """The ``customersim`` command line: thin subcommands over the library.
 
-Each subcommand lives in its own module under :mod:`customersim.commands` and exposes
-``register(subparsers)``, which adds its parser and sets ``handler(args, environ) -> int``.
-Settings come from the environment first and flags override them; entry points are the only
-place the environment is read.
+Each subcommand lives in its own module of this package and exposes ``register(subparsers)``,
+which adds its parser and sets ``handler(args, environ) -> int``. Settings come from the
+environment first and flags override them; entry points are the only place the environment is
+read.
 
 Errors a user can fix (a bad setting, a broken file, an unreachable broker) are printed as one
 line on stderr with exit status 2 (usage) or 1 (failure), never as a traceback.
@@ -12,25 +12,15 @@ line on stderr with exit status 2 (usage) or 1 (failure), never as a traceback.
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from customersim.config import ConfigError
+from customersim.cli import generate, publish, run, send, validate
+from customersim.errors import FAILURES, ConfigError
 
-# Subcommand modules, in the order ``--help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = (
-    "customersim.commands.generate",
-    "customersim.commands.validate",
-    "customersim.commands.publish",
-    "customersim.commands.run",
-    "customersim.commands.send",
-)
-
-
-class UserError(Exception):
-    """A problem the user can fix; printed as one line, exit status 1."""
+# Subcommands, in the order ``--help`` lists them.
+COMMANDS = (generate, validate, publish, run, send)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,14 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Simulate shoppers in a store: datasets, validation and live MQTT events.",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module_name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            if error.name == module_name:  # a command not built yet
-                continue
-            raise
-        module.register(subparsers)
+    for command in COMMANDS:
+        command.register(subparsers)
     return parser
 
 
@@ -57,13 +41,12 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     env = os.environ if environ is None else environ
     try:
         return int(args.handler(args, env) or 0)
-    except (ConfigError, UserError) as error:
+    except ConfigError as error:
         print(f"customersim {args.command}: {error}", file=sys.stderr)
-        return 2 if isinstance(error, ConfigError) else 1
+        return 2
+    except FAILURES as error:
+        print(f"customersim {args.command}: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"customersim {args.command}: interrupted", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -2,10 +2,10 @@
 
 Streamlit runs the whole page script again on every click, so nothing long-lived may be created
 by the script itself. A :class:`LiveSession` lives in the session's state instead and is the
-only thing that starts a :class:`~customersim.sinks.mqtt.Publisher`: ``start`` first stops the
+only thing that starts a :class:`~customersim.mqtt.Publisher`: ``start`` first stops the
 session's previous publisher, so however often the page reruns or Start is clicked there is at
 most one publisher per session. Beside the publisher runs a
-:class:`~customersim.sinks.mqtt.MessageFeed`, an ordinary subscriber on the same broker, so the
+:class:`~customersim.mqtt.MessageFeed`, an ordinary subscriber on the same broker, so the
 page shows what a downstream system really receives (in mock mode, the logged messages).
 
 :class:`BuiltinBroker` is the broker used when no ``MQTT_HOST`` is set: one per server process,
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from customersim.config import ConfigError
-from customersim.sinks.mqtt import MessageFeed, MqttError, MqttSettings, Publisher, PublisherStats
+from customersim.mqtt import MessageFeed, MqttError, MqttSettings, Publisher, PublisherStats
 
 log = logging.getLogger("customersim.app")
 
@@ -264,7 +264,7 @@ class BuiltinBroker:
     @classmethod
     def start(cls, port: int) -> BuiltinBroker:
         """Start the embedded broker; on failure the returned object carries the reason."""
-        from customersim.broker import EmbeddedBroker
+        from customersim.mqtt.broker import EmbeddedBroker
 
         broker = EmbeddedBroker(cls.host, port)
         try:

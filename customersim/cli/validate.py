@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 
-from customersim.cli import UserError
-from customersim.commands.options import add_sim_arguments, config_from_args
-from customersim.sinks.files import file_format, read_events
+from customersim.errors import UserError
+from customersim.cli._sim_options import add_sim_arguments, config_from_args
+from customersim.files import file_format, read_events
 from customersim.validate import validate_events
 
 SHOWN = 50
@@ -22,10 +22,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-occupancy", action="store_true",
                         help="do not compare the time-average occupancy with the target")
     add_sim_arguments(parser)
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=validate_command)
 
 
-def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+def validate_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     config = config_from_args(args, environ)
     try:
         frame = read_events(args.file)

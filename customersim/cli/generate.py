@@ -6,15 +6,15 @@ import argparse
 import sys
 from collections.abc import Mapping
 
-from customersim.api import simulate_blocks
-from customersim.cli import UserError
-from customersim.commands.options import add_sim_arguments, config_from_args
+from customersim.simulation import simulate_blocks
+from customersim.errors import UserError
+from customersim.cli._sim_options import add_sim_arguments, config_from_args
 from customersim.config import format_start
 from customersim.customers import CustomerListError
 from customersim.engine import CapacityError
 from customersim.metrics import OccupancyTally
-from customersim.progress import SimulatedTimeBar
-from customersim.sinks.files import EventsWriter, file_format, table_from_columns
+from customersim.cli._progress import SimulatedTimeBar
+from customersim.files import EventsWriter, file_format, table_from_columns
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,10 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="processes that build the walks (the file is the same for any N)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_sim_arguments(parser)
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=generate_command)
 
 
-def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+def generate_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     config = config_from_args(args, environ)
     if args.workers < 1:
         raise UserError(f"--workers must be a whole number >= 1, got {args.workers}")

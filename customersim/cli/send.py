@@ -12,12 +12,12 @@ import argparse
 import sys
 from collections.abc import Mapping
 
-from customersim.cli import UserError
-from customersim.commands.mqtt_options import add_qos_argument, mqtt_settings, require_external_broker
+from customersim.errors import UserError
+from customersim.cli._mqtt_options import add_qos_argument, mqtt_settings, require_external_broker
 from customersim.config import parse_start
 from customersim.frame import EVENT_TYPES
-from customersim.logs import setup_logging
-from customersim.sinks.mqtt import MqttError, send_event
+from customersim.cli._logging import setup_logging
+from customersim.mqtt import MqttError, send_event
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,10 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--timeout", type=float, default=10.0, metavar="S",
                         help="seconds to reach the broker and get the acknowledgement")
     add_qos_argument(parser)
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=send_command)
 
 
-def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+def send_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     setup_logging(environ)
     if args.event == "move" and (args.x is None or args.y is None):
         raise UserError("a move needs --x and --y")

@@ -17,8 +17,8 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from customersim.sinks.mqtt_connection import Connector, make_client
-from customersim.sinks.mqtt_settings import MqttSettings
+from customersim.mqtt.connection import Connector, make_client
+from customersim.mqtt.settings import MqttSettings
 
 
 @dataclass(frozen=True)

@@ -20,15 +20,15 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from customersim.broker import EmbeddedBroker
-from customersim.cli import UserError
+from customersim.mqtt.broker import EmbeddedBroker
+from customersim.errors import UserError
 from customersim.customers import CustomerListError
 from customersim.engine import CapacityError
-from customersim.commands.mqtt_options import (add_publish_arguments, extra_fields_from_args,
+from customersim.cli._mqtt_options import (add_publish_arguments, extra_fields_from_args,
                                                mqtt_settings, speed_from_args)
-from customersim.commands.options import add_sim_arguments, config_from_args
-from customersim.logs import setup_logging
-from customersim.sinks.mqtt import MqttError, Publisher
+from customersim.cli._sim_options import add_sim_arguments, config_from_args
+from customersim.cli._logging import setup_logging
+from customersim.mqtt import MqttError, Publisher
 
 log = logging.getLogger("customersim.run")
 
@@ -46,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="events simulated ahead at a time (default 20000)")
     add_publish_arguments(parser, default_speed="1", default_give_up=300.0)
     add_sim_arguments(parser)
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run_command)
 
 
 class _StopOnSignal:
@@ -72,12 +72,12 @@ class _StopOnSignal:
             signal.signal(signum, handler)
 
 
-def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+def run_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     setup_logging(environ, to_file=True)
     settings = mqtt_settings(args, environ)
     speed = speed_from_args(args)
     config = config_from_args(args, environ).replace(start=int(time.time()))
-    from customersim.api import simulate_chunks
+    from customersim.simulation import simulate_chunks
 
     try:
         frames = simulate_chunks(config, chunk_rows=args.chunk_rows, endless=True)

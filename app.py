@@ -24,15 +24,27 @@ import streamlit as st
 
 from customersim import plots
 from customersim.app.live import BuiltinBroker, LiveSession, feed_table, settings_or_error
-from customersim.app.support import (SHOP_DAY_PROFILE, SPEEDS, check_app_size, config_from_key, config_key,
-                                     customers_for, describe_visit, events_file_bytes, help_text,
-                                     journey_choices, key_figures, profile_from_table, profile_table)
-from customersim.simulation import simulate, simulate_chunks
+from customersim.app.support import (
+    SHOP_DAY_PROFILE,
+    SPEEDS,
+    check_app_size,
+    config_from_key,
+    config_key,
+    customers_for,
+    describe_visit,
+    events_file_bytes,
+    help_text,
+    journey_choices,
+    key_figures,
+    profile_from_table,
+    profile_table,
+)
 from customersim.config import FLAT_PROFILE, ConfigError, SimConfig, format_start
 from customersim.customers import CustomerListError
 from customersim.engine import CapacityError
 from customersim.metrics import visit_path
 from customersim.mqtt import MqttError, MqttSettings, send_event
+from customersim.simulation import simulate, simulate_chunks
 
 ENV = dict(os.environ)  # the only place the page reads the environment
 
@@ -74,48 +86,121 @@ except ConfigError as error:
 side = st.sidebar
 side.header("Store")
 width = side.number_input("Width (cells, x)", 1, 4096, env_config.width, key="width", help=help_text("width"))
-height = side.number_input("Height (cells, y)", 1, 4096, env_config.height, key="height", help=help_text("height"))
+height = side.number_input(
+    "Height (cells, y)", 1, 4096, env_config.height, key="height", help=help_text("height")
+)
 door_x, door_y = side.columns(2)
-door = (door_x.number_input("Door x", 0, 4095, env_config.door[0], key="door_x", help=help_text("door")),
-        door_y.number_input("Door y", 0, 4095, env_config.door[1], key="door_y", help=help_text("door")))
-neighbourhood = side.radio("Neighbourhood", (8, 4), index=(8, 4).index(env_config.neighbourhood),
-                           horizontal=True, key="neighbourhood", help=help_text("neighbourhood"))
+door = (
+    door_x.number_input("Door x", 0, 4095, env_config.door[0], key="door_x", help=help_text("door")),
+    door_y.number_input("Door y", 0, 4095, env_config.door[1], key="door_y", help=help_text("door")),
+)
+neighbourhood = side.radio(
+    "Neighbourhood",
+    (8, 4),
+    index=(8, 4).index(env_config.neighbourhood),
+    horizontal=True,
+    key="neighbourhood",
+    help=help_text("neighbourhood"),
+)
 side.header("Shoppers")
-average = side.number_input("Target average inside", 0.1, 1e6, float(env_config.customers_average_in_store),
-                            step=1.0, key="average", help=help_text("customers_average_in_store"))
-visit_minutes = side.number_input("Mean visit (minutes)", 0.5, 1440.0, float(env_config.mean_visit_minutes),
-                                  key="visit_minutes", help=help_text("mean_visit_minutes"))
-dwell = side.number_input("Mean dwell per cell (seconds)", 1.0, 3600.0, float(env_config.dwell_mean_seconds),
-                          key="dwell", help=help_text("dwell_mean_seconds"))
+average = side.number_input(
+    "Target average inside",
+    0.1,
+    1e6,
+    float(env_config.customers_average_in_store),
+    step=1.0,
+    key="average",
+    help=help_text("customers_average_in_store"),
+)
+visit_minutes = side.number_input(
+    "Mean visit (minutes)",
+    0.5,
+    1440.0,
+    float(env_config.mean_visit_minutes),
+    key="visit_minutes",
+    help=help_text("mean_visit_minutes"),
+)
+dwell = side.number_input(
+    "Mean dwell per cell (seconds)",
+    1.0,
+    3600.0,
+    float(env_config.dwell_mean_seconds),
+    key="dwell",
+    help=help_text("dwell_mean_seconds"),
+)
 with side.expander("More walking settings"):
-    dwell_spread = st.number_input("Dwell spread", 0.05, 3.0, float(env_config.dwell_spread), key="dwell_spread",
-                                   help=help_text("dwell_spread"))
-    pace_spread = st.number_input("Pace spread", 0.0, 2.0, float(env_config.pace_spread), key="pace_spread",
-                                  help=help_text("pace_spread"))
-    walk = st.number_input("Walk home (seconds per cell)", 1, 600, env_config.walk_seconds_per_cell, key="walk",
-                           help=help_text("walk_seconds_per_cell"))
+    dwell_spread = st.number_input(
+        "Dwell spread",
+        0.05,
+        3.0,
+        float(env_config.dwell_spread),
+        key="dwell_spread",
+        help=help_text("dwell_spread"),
+    )
+    pace_spread = st.number_input(
+        "Pace spread",
+        0.0,
+        2.0,
+        float(env_config.pace_spread),
+        key="pace_spread",
+        help=help_text("pace_spread"),
+    )
+    walk = st.number_input(
+        "Walk home (seconds per cell)",
+        1,
+        600,
+        env_config.walk_seconds_per_cell,
+        key="walk",
+        help=help_text("walk_seconds_per_cell"),
+    )
 side.header("Time")
 start = side.text_input("Start (UTC)", format_start(env_config.start), key="start", help=help_text("start"))
-hours = side.number_input("Hours", 0.01, 876000.0, float(env_config.hours), key="hours", help=help_text("hours"))
+hours = side.number_input(
+    "Hours", 0.01, 876000.0, float(env_config.hours), key="hours", help=help_text("hours")
+)
 seed = side.number_input("Seed", 0, 2**53 - 1, env_config.seed, key="seed", help=help_text("seed"))
-presets = {"from the environment": env_config.arrival_profile, "flat": FLAT_PROFILE, "shop day": SHOP_DAY_PROFILE}
+presets = {
+    "from the environment": env_config.arrival_profile,
+    "flat": FLAT_PROFILE,
+    "shop day": SHOP_DAY_PROFILE,
+}
 preset = side.selectbox("Arrival profile", list(presets), key="preset", help=help_text("arrival_profile"))
 # A key per preset: choosing another preset starts a fresh table instead of keeping old edits.
-profile_edit = side.data_editor(profile_table(presets[preset]), key=f"profile-{preset}", hide_index=True,
-                                disabled=["hour"], height=250,
-                                column_config={"weight": st.column_config.NumberColumn(min_value=0.0, step=0.1)})
-upload_file = side.file_uploader("Customer list (CSV with a customer_id column)", type=["csv"], key="customers",
-                                 help=help_text("customers_file"))
+profile_edit = side.data_editor(
+    profile_table(presets[preset]),
+    key=f"profile-{preset}",
+    hide_index=True,
+    disabled=["hour"],
+    height=250,
+    column_config={"weight": st.column_config.NumberColumn(min_value=0.0, step=0.1)},
+)
+upload_file = side.file_uploader(
+    "Customer list (CSV with a customer_id column)",
+    type=["csv"],
+    key="customers",
+    help=help_text("customers_file"),
+)
 upload = (upload_file.getvalue(), upload_file.name) if upload_file is not None else None
 
 st.title("customersim: shoppers in a store")
 try:
-    config = SimConfig(width=width, height=height, door=door, neighbourhood=neighbourhood,
-                       customers_average_in_store=average, mean_visit_minutes=visit_minutes,
-                       dwell_mean_seconds=dwell, dwell_spread=dwell_spread, pace_spread=pace_spread,
-                       walk_seconds_per_cell=walk, start=start, hours=hours, seed=seed,
-                       arrival_profile=profile_from_table(profile_edit),
-                       customers_file=env_config.customers_file)
+    config = SimConfig(
+        width=width,
+        height=height,
+        door=door,
+        neighbourhood=neighbourhood,
+        customers_average_in_store=average,
+        mean_visit_minutes=visit_minutes,
+        dwell_mean_seconds=dwell,
+        dwell_spread=dwell_spread,
+        pace_spread=pace_spread,
+        walk_seconds_per_cell=walk,
+        start=start,
+        hours=hours,
+        seed=seed,
+        arrival_profile=profile_from_table(profile_edit),
+        customers_file=env_config.customers_file,
+    )
     check_app_size(config)
     began = time.perf_counter()
     frame = simulated(config_key(config), upload)
@@ -126,19 +211,27 @@ except (ConfigError, CustomerListError, CapacityError) as error:
 
 # ------------------------------------------------------------------------------------- See
 figures = key_figures(frame, config)
-st.caption(f"{config.width} x {config.height} cells, door at {config.door}, {config.hours:g} h from "
-           f"{format_start(config.start)}, seed {config.seed}; "
-           f"{'uploaded list ' + upload[1] if upload else 'customer list: ' + (config.customers_file or 'built-in')}"
-           f" · simulated in {sim_seconds:.2f} s")
+st.caption(
+    f"{config.width} x {config.height} cells, door at {config.door}, {config.hours:g} h from "
+    f"{format_start(config.start)}, seed {config.seed}; "
+    f"{'uploaded list ' + upload[1] if upload else 'customer list: ' + (config.customers_file or 'built-in')}"
+    f" · simulated in {sim_seconds:.2f} s"
+)
 cols = st.columns(4)
 cols[0].metric("Events", f"{figures.events:,}")
-cols[1].metric("Visits", f"{figures.visits:,}", help=f"{figures.complete_visits:,} whole visits (enter and exit)")
+cols[1].metric(
+    "Visits", f"{figures.visits:,}", help=f"{figures.complete_visits:,} whole visits (enter and exit)"
+)
 cols[2].metric("Customers", f"{figures.customers:,}")
-cols[3].metric("Mean inside", f"{figures.mean_inside:.2f}", f"{figures.occupancy_error:+.1%} vs target "
-               f"{figures.target_inside:g}", delta_color="off",
-               help=f"Time-average number inside over the window. Arrivals are random, so over "
-                    f"{config.hours:g} h it strays from the target by about ±{figures.standard_error:.2f} "
-                    f"(one standard error) from seed to seed; longer windows come closer.")
+cols[3].metric(
+    "Mean inside",
+    f"{figures.mean_inside:.2f}",
+    f"{figures.occupancy_error:+.1%} vs target {figures.target_inside:g}",
+    delta_color="off",
+    help=f"Time-average number inside over the window. Arrivals are random, so over "
+    f"{config.hours:g} h it strays from the target by about ±{figures.standard_error:.2f} "
+    f"(one standard error) from seed to seed; longer windows come closer.",
+)
 
 overview, journeys, events, publish = st.tabs(["Store", "Journeys", "Events", "Publish"])
 with overview:
@@ -146,8 +239,10 @@ with overview:
     left, right = st.columns(2)
     left.plotly_chart(plots.visits_heatmap(frame, config), key="fig_visits")
     right.plotly_chart(plots.dwell_heatmap(frame, config), key="fig_dwell")
-    st.caption("The store as the sensors see it: x to the right, y upwards, the door framed in red. "
-               "A move payload's x and y are the numbers under the square it lights up.")
+    st.caption(
+        "The store as the sensors see it: x to the right, y upwards, the door framed in red. "
+        "A move payload's x and y are the numbers under the square it lights up."
+    )
     st.plotly_chart(plots.arrivals_figure(frame, config), key="fig_arrivals")
 
 with journeys:
@@ -155,24 +250,50 @@ with journeys:
     if choices.empty:
         st.info("No whole visit (enter to exit) in this window: make it longer.")
     else:
-        row = st.selectbox("Visit", choices.to_dict("records"), format_func=describe_visit, key="visit",
-                           help="Whole visits in the window, most moves first")
+        row = st.selectbox(
+            "Visit",
+            choices.to_dict("records"),
+            format_func=describe_visit,
+            key="visit",
+            help="Whole visits in the window, most moves first",
+        )
         path = visit_path(frame, int(row["visit"]))
-        step = st.slider("Step", 0, len(path) - 1, len(path) - 1, key=f"step-{int(row['visit'])}",
-                         help="0 is the enter at the door; the last step is the exit")
-        st.plotly_chart(plots.path_figure(path, config, step=step, title=f"Visit {int(row['visit'])}"), key="fig_path")
-        st.dataframe(path.iloc[: step + 1].assign(time=pd.to_datetime(path["ts"].iloc[: step + 1], unit="s")),
-                     hide_index=True, height=220)
+        step = st.slider(
+            "Step",
+            0,
+            len(path) - 1,
+            len(path) - 1,
+            key=f"step-{int(row['visit'])}",
+            help="0 is the enter at the door; the last step is the exit",
+        )
+        st.plotly_chart(
+            plots.path_figure(path, config, step=step, title=f"Visit {int(row['visit'])}"), key="fig_path"
+        )
+        st.dataframe(
+            path.iloc[: step + 1].assign(time=pd.to_datetime(path["ts"].iloc[: step + 1], unit="s")),
+            hide_index=True,
+            height=220,
+        )
 
 with events:
     shown = min(len(frame), 1000)
     st.caption(f"The first {shown:,} of {len(frame):,} events (ts in epoch seconds, UTC).")
     st.dataframe(frame.head(shown), hide_index=True, height=320)
     down_csv, down_parquet = st.columns(2)
-    down_csv.download_button("Download CSV", download(config_key(config), upload, "csv"), "events.csv",
-                             "text/csv", key="download_csv")
-    down_parquet.download_button("Download Parquet", download(config_key(config), upload, "parquet"),
-                                 "events.parquet", "application/octet-stream", key="download_parquet")
+    down_csv.download_button(
+        "Download CSV",
+        download(config_key(config), upload, "csv"),
+        "events.csv",
+        "text/csv",
+        key="download_csv",
+    )
+    down_parquet.download_button(
+        "Download Parquet",
+        download(config_key(config), upload, "parquet"),
+        "events.parquet",
+        "application/octet-stream",
+        key="download_parquet",
+    )
 
 # ---------------------------------------------------------------------------------- Publish
 with publish:
@@ -184,43 +305,84 @@ with publish:
     live: LiveSession = st.session_state.setdefault("live", LiveSession())
     mock = st.toggle("Mock mode (log messages instead of sending them)", env_mqtt.mock, key="mock")
     a, b, c = st.columns([3, 1, 2])
-    host = a.text_input("Broker host", env_mqtt.host or "", key="host", disabled=mock,
-                        placeholder="empty: the built-in broker on 127.0.0.1", help="MQTT_HOST")
+    host = a.text_input(
+        "Broker host",
+        env_mqtt.host or "",
+        key="host",
+        disabled=mock,
+        placeholder="empty: the built-in broker on 127.0.0.1",
+        help="MQTT_HOST",
+    )
     port = b.number_input("Port", 1, 65535, env_mqtt.port, key="port", disabled=mock, help="MQTT_PORT")
     client_id = c.text_input("Client id", env_mqtt.client_id, key="client_id", help="MQTT_NAME")
     t1, t2, t3, q = st.columns([2, 2, 2, 1])
-    topics = (t1.text_input("Enter topic", env_mqtt.topics.enter, key="topic_enter", help="ENTER_TOPIC"),
-              t2.text_input("Move topic", env_mqtt.topics.move, key="topic_move", help="MOVE_TOPIC"),
-              t3.text_input("Exit topic", env_mqtt.topics.exit, key="topic_exit", help="EXIT_TOPIC"))
+    topics = (
+        t1.text_input("Enter topic", env_mqtt.topics.enter, key="topic_enter", help="ENTER_TOPIC"),
+        t2.text_input("Move topic", env_mqtt.topics.move, key="topic_move", help="MOVE_TOPIC"),
+        t3.text_input("Exit topic", env_mqtt.topics.exit, key="topic_exit", help="EXIT_TOPIC"),
+    )
     qos = q.selectbox("QoS", (0, 1, 2), index=env_mqtt.qos, key="qos", help="MQTT_QOS")
     with st.expander("User, password and TLS"):
         u, p = st.columns(2)
         username = u.text_input("User", env_mqtt.username or "", key="username", help="MQTT_USERNAME")
-        password = p.text_input("Password", env_mqtt.password or "", type="password", key="password",
-                                help="MQTT_PASSWORD (never shown)")
+        password = p.text_input(
+            "Password",
+            env_mqtt.password or "",
+            type="password",
+            key="password",
+            help="MQTT_PASSWORD (never shown)",
+        )
         f1, f2, f3 = st.columns(3)
-        ca_file = f1.text_input("CA file", env_mqtt.ca_file or "", key="ca_file", help="MQTT_BROKER_CERT_FILE")
-        cert_file = f2.text_input("Client certificate", env_mqtt.client_cert_file or "", key="cert_file",
-                                  help="MQTT_CLIENT_CERT_FILE")
-        key_file = f3.text_input("Client key", env_mqtt.client_key_file or "", key="key_file",
-                                 help="MQTT_CLIENT_KEY_FILE")
-        insecure = st.checkbox("Skip the broker certificate's host name check (tests only)",
-                               env_mqtt.tls_insecure, key="tls_insecure", help="MQTT_TLS_INSECURE")
+        ca_file = f1.text_input(
+            "CA file", env_mqtt.ca_file or "", key="ca_file", help="MQTT_BROKER_CERT_FILE"
+        )
+        cert_file = f2.text_input(
+            "Client certificate",
+            env_mqtt.client_cert_file or "",
+            key="cert_file",
+            help="MQTT_CLIENT_CERT_FILE",
+        )
+        key_file = f3.text_input(
+            "Client key", env_mqtt.client_key_file or "", key="key_file", help="MQTT_CLIENT_KEY_FILE"
+        )
+        insecure = st.checkbox(
+            "Skip the broker certificate's host name check (tests only)",
+            env_mqtt.tls_insecure,
+            key="tls_insecure",
+            help="MQTT_TLS_INSECURE",
+        )
     s1, s2 = st.columns([3, 1])
-    speed = s1.select_slider("Speed (x real time)", SPEEDS, "60", key="speed",
-                             help="1 = wall clock, 60 = a simulated minute per second, max = as fast as "
-                                  "the broker acknowledges")
-    endless = s2.checkbox("Endless", False, key="endless",
-                          help="Keep simulating past the window (same seed), until Stop")
+    speed = s1.select_slider(
+        "Speed (x real time)",
+        SPEEDS,
+        "60",
+        key="speed",
+        help="1 = wall clock, 60 = a simulated minute per second, max = as fast as the broker acknowledges",
+    )
+    endless = s2.checkbox(
+        "Endless", False, key="endless", help="Keep simulating past the window (same seed), until Stop"
+    )
 
     broker_note = broker_error = None
     if not mock and not host.strip():
         broker = builtin_broker(int(port))
         broker_note, broker_error = broker.announcement, broker.error
-    settings, settings_error = settings_or_error(dict(
-        host=host.strip() or ("127.0.0.1" if broker_note else None), port=port, client_id=client_id,
-        topics=topics, qos=qos, username=username or None, password=password or None, ca_file=ca_file or None,
-        client_cert_file=cert_file or None, client_key_file=key_file or None, tls_insecure=insecure, mock=mock))
+    settings, settings_error = settings_or_error(
+        dict(
+            host=host.strip() or ("127.0.0.1" if broker_note else None),
+            port=port,
+            client_id=client_id,
+            topics=topics,
+            qos=qos,
+            username=username or None,
+            password=password or None,
+            ca_file=ca_file or None,
+            client_cert_file=cert_file or None,
+            client_key_file=key_file or None,
+            tls_insecure=insecure,
+            mock=mock,
+        )
+    )
     if settings_error or broker_error:
         st.error(settings_error or broker_error, icon=":material/error:")
         settings = None  # nothing to publish to: Start and Send stay disabled
@@ -230,8 +392,9 @@ with publish:
     go, halt, _ = st.columns([1, 1, 4])
     # Plain buttons, acted on below with this run's settings; a rerun never starts anything,
     # only a click does, and LiveSession.start stops the session's previous publisher first.
-    if go.button("Start publishing", type="primary", key="start_publishing",
-                 disabled=settings is None or live.running):
+    if go.button(
+        "Start publishing", type="primary", key="start_publishing", disabled=settings is None or live.running
+    ):
         frames = simulate_chunks(config, customers_for(config, upload), endless=True) if endless else frame
         try:
             live.start(settings, frames, speed=speed, origin_ts=int(config.start))
@@ -249,7 +412,9 @@ with publish:
     def live_status() -> None:
         """Refreshes itself every second while publishing, without rerunning the whole page."""
         status = live.status()
-        shown = {"failed": st.error, "publishing": st.success, "connecting": st.warning}.get(status.state, st.info)
+        shown = {"failed": st.error, "publishing": st.success, "connecting": st.warning}.get(
+            status.state, st.info
+        )
         shown(f"**{status.state}**: {status.message}", icon=":material/sensors:")
         if status.stats is not None:
             numbers = st.columns(6)
@@ -260,8 +425,10 @@ with publish:
             numbers[4].metric("Rate", f"{status.stats.rate:,.0f}/s")
             numbers[5].metric("Lag", f"{status.stats.lag_seconds:.1f} s")
             source = "logged (mock mode)" if live.mock else "received by a subscriber on the same broker"
-            st.caption(f"Last messages {source}: {status.feed_received:,} so far"
-                       + (f" · subscriber: {status.feed_error}" if status.feed_error else ""))
+            st.caption(
+                f"Last messages {source}: {status.feed_received:,} so far"
+                + (f" · subscriber: {status.feed_error}" if status.feed_error else "")
+            )
             st.dataframe(feed_table(status.feed), hide_index=True, height=240)
         if status.state != "idle" and not live.running and st.session_state.get("was_running"):
             st.session_state["was_running"] = False
@@ -285,8 +452,14 @@ with publish:
                 st.error(f"ts = {ts_text!r} is not allowed: expected whole epoch seconds, or empty for now")
             else:
                 try:
-                    payload = send_event(settings, kind, customer, ts, *((x, y) if kind == "move" else (None, None)),
-                                         timeout=5.0)
+                    payload = send_event(
+                        settings,
+                        kind,
+                        customer,
+                        ts,
+                        *((x, y) if kind == "move" else (None, None)),
+                        timeout=5.0,
+                    )
                     st.success(f"sent on {settings.topics.for_event(kind)}: `{payload.decode()}`")
                 except (MqttError, ValueError) as error:
                     show_error(error)

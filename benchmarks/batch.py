@@ -71,13 +71,21 @@ def child(kind: str, args: list[str], out: str) -> dict:
     else:
         with open(out, "rb") as handle:
             rows = sum(1 for _ in handle) - 1
-    return {"rows": rows, "seconds": seconds, "peak_bytes": _max_rss() - baseline,
-            "file_bytes": os.path.getsize(out)}
+    return {
+        "rows": rows,
+        "seconds": seconds,
+        "peak_bytes": _max_rss() - baseline,
+        "file_bytes": os.path.getsize(out),
+    }
 
 
 def _run(kind: str, args: list[str], out: str) -> dict:
-    result = subprocess.run([sys.executable, __file__, "--child", kind, json.dumps(args), out],
-                            check=True, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, __file__, "--child", kind, json.dumps(args), out],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -100,17 +108,24 @@ def main() -> None:
             ours = _run("ours", job, out)
             ref_rate = reference["rows"] / reference["seconds"]
             our_rate = ours["rows"] / ours["seconds"]
-            print(f"{suffix[1:]:8s} pyarrow writing a frame in memory: {ref_rate / 1e6:6.2f} M rows/s, "
-                  f"peak {reference['peak_bytes'] / reference['rows']:5.1f} B/row (frame held)")
-            print(f"{'':8s} customersim generate (simulate + write): {our_rate / 1e6:6.2f} M rows/s, "
-                  f"peak {ours['peak_bytes'] / 2**20:6.1f} MiB, file {ours['file_bytes'] / ours['rows']:4.1f} B/row"
-                  f"  -> {our_rate / ref_rate:4.2f}x pyarrow")
+            print(
+                f"{suffix[1:]:8s} pyarrow writing a frame in memory: {ref_rate / 1e6:6.2f} M rows/s, "
+                f"peak {reference['peak_bytes'] / reference['rows']:5.1f} B/row (frame held)"
+            )
+            print(
+                f"{'':8s} customersim generate (simulate + write): {our_rate / 1e6:6.2f} M rows/s, "
+                f"peak {ours['peak_bytes'] / 2**20:6.1f} MiB, "
+                f"file {ours['file_bytes'] / ours['rows']:4.1f} B/row"
+                f"  -> {our_rate / ref_rate:4.2f}x pyarrow"
+            )
         if args.year:
             out = os.path.join(folder, "year.parquet")
             year = _run("ours", ["--hours", "8760", "--average-inside", "50", "--seed", "1"], out)
-            print(f"year of the default store, 50 inside, to Parquet: {year['rows']:,} rows in "
-                  f"{year['seconds']:.1f} s ({year['rows'] / year['seconds'] / 1e6:.2f} M rows/s), "
-                  f"peak {year['peak_bytes'] / 2**20:.0f} MiB")
+            print(
+                f"year of the default store, 50 inside, to Parquet: {year['rows']:,} rows in "
+                f"{year['seconds']:.1f} s ({year['rows'] / year['seconds'] / 1e6:.2f} M rows/s), "
+                f"peak {year['peak_bytes'] / 2**20:.0f} MiB"
+            )
 
 
 if __name__ == "__main__":

@@ -104,20 +104,40 @@ def naive_simulation(config, rng) -> list[dict]:
             if shopper.going_home or now >= shopper.leave_at:
                 shopper.going_home = True
                 if (shopper.x, shopper.y) == door:
-                    events.append({"ts": now, "event": "exit", "customer_id": shopper.customer_id,
-                                   "x": door[0], "y": door[1]})
+                    events.append(
+                        {
+                            "ts": now,
+                            "event": "exit",
+                            "customer_id": shopper.customer_id,
+                            "x": door[0],
+                            "y": door[1],
+                        }
+                    )
                     del inside[shopper.customer_id]
                     continue
                 shopper.x -= (shopper.x > door[0]) - (shopper.x < door[0])
                 shopper.y -= (shopper.y > door[1]) - (shopper.y < door[1])
                 shopper.next_step = now + config.walk_seconds_per_cell
             else:
-                options = [(shopper.x + dx, shopper.y + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)
-                           if (dx or dy) and 0 <= shopper.x + dx < width and 0 <= shopper.y + dy < height]
+                options = [
+                    (shopper.x + dx, shopper.y + dy)
+                    for dx in (-1, 0, 1)
+                    for dy in (-1, 0, 1)
+                    if (dx or dy) and 0 <= shopper.x + dx < width and 0 <= shopper.y + dy < height
+                ]
                 shopper.x, shopper.y = rng.choice(options)
-                shopper.next_step = now + max(1, round(rng.gammavariate(2.78, config.dwell_mean_seconds / 2.78)))
-            events.append({"ts": now, "event": "move", "customer_id": shopper.customer_id,
-                           "x": shopper.x, "y": shopper.y})
+                shopper.next_step = now + max(
+                    1, round(rng.gammavariate(2.78, config.dwell_mean_seconds / 2.78))
+                )
+            events.append(
+                {
+                    "ts": now,
+                    "event": "move",
+                    "customer_id": shopper.customer_id,
+                    "x": shopper.x,
+                    "y": shopper.y,
+                }
+            )
     return events
 
 
@@ -126,8 +146,12 @@ def _in_subprocess(kind: str, hours: float, repeats: int) -> dict:
     with the median time beside it."""
     runs = []
     for _ in range(repeats):
-        out = subprocess.run([sys.executable, __file__, "--child", kind, str(hours)], check=True,
-                             capture_output=True, text=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", kind, str(hours)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     fastest = min(runs, key=lambda run: run["seconds"])
     fastest["median_seconds"] = sorted(run["seconds"] for run in runs)[len(runs) // 2]
@@ -150,15 +174,26 @@ def main() -> None:
     naive = _in_subprocess("naive", args.naive_hours, args.repeats)
     engine_rate = engine["events"] / engine["seconds"]
     naive_rate = naive["events"] / naive["seconds"]
-    print(f"store {CONFIG['width']}x{CONFIG['height']}, {CONFIG['customers_average_in_store']} inside, "
-          f"one core, fastest of {args.repeats} runs each")
-    print(f"engine  {engine['events']:>12,} events in {engine['seconds']:7.3f} s = {engine_rate / 1e6:6.2f} M events/s, "
-          f"peak {engine['peak_bytes'] / engine['events']:5.1f} bytes/event")
-    print(f"naive   {naive['events']:>12,} events in {naive['seconds']:7.3f} s = {naive_rate / 1e6:6.3f} M events/s, "
-          f"peak {naive['peak_bytes'] / max(naive['events'], 1):5.1f} bytes/event")
-    print(f"ratio   engine / naive = {engine_rate / naive_rate:,.0f}x events/s (medians: "
-          f"{(engine['events'] / engine['median_seconds']) / (naive['events'] / naive['median_seconds']):,.0f}x, "
-          f"engine {engine['events'] / engine['median_seconds'] / 1e6:.2f} M events/s)")
+    print(
+        f"store {CONFIG['width']}x{CONFIG['height']}, {CONFIG['customers_average_in_store']} inside, "
+        f"one core, fastest of {args.repeats} runs each"
+    )
+    print(
+        f"engine  {engine['events']:>12,} events in {engine['seconds']:7.3f} s = "
+        f"{engine_rate / 1e6:6.2f} M events/s, "
+        f"peak {engine['peak_bytes'] / engine['events']:5.1f} bytes/event"
+    )
+    print(
+        f"naive   {naive['events']:>12,} events in {naive['seconds']:7.3f} s = "
+        f"{naive_rate / 1e6:6.3f} M events/s, "
+        f"peak {naive['peak_bytes'] / max(naive['events'], 1):5.1f} bytes/event"
+    )
+    print(
+        f"ratio   engine / naive = {engine_rate / naive_rate:,.0f}x events/s (medians: "
+        f"{(engine['events'] / engine['median_seconds']) / (naive['events'] / naive['median_seconds']):,.0f}"
+        "x, "
+        f"engine {engine['events'] / engine['median_seconds'] / 1e6:.2f} M events/s)"
+    )
 
 
 if __name__ == "__main__":

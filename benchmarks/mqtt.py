@@ -20,15 +20,33 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from helpers.mqtt_broker import Mosquitto  # noqa: E402
+from helpers.mqtt_broker import Mosquitto
 
-from customersim import SimConfig, simulate  # noqa: E402
-from customersim.mqtt import MqttSettings, Publisher, encode_frame  # noqa: E402
+from customersim import SimConfig, simulate
+from customersim.mqtt import MqttSettings, Publisher, encode_frame
 
 
 def _subscriber(port: int, count: int) -> subprocess.Popen:
-    sub = subprocess.Popen(["stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-t", "bench/#",
-                            "-q", "1", "-C", str(count), "-d"], stdout=subprocess.PIPE, text=True)
+    sub = subprocess.Popen(
+        [
+            "stdbuf",
+            "-oL",
+            "mosquitto_sub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-t",
+            "bench/#",
+            "-q",
+            "1",
+            "-C",
+            str(count),
+            "-d",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     for line in sub.stdout:
         if "SUBACK" in line:
             return sub
@@ -69,27 +87,35 @@ def main() -> None:
     port = broker.ports["plain"]
 
     def reference() -> None:
-        pub = subprocess.Popen(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-t", "bench/move", "-l",
-                                "-q", "0"], stdin=subprocess.PIPE)
+        pub = subprocess.Popen(
+            ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-t", "bench/move", "-l", "-q", "0"],
+            stdin=subprocess.PIPE,
+        )
         pub.stdin.write(b"\n".join(payloads) + b"\n")
         pub.stdin.close()
         pub.wait()
 
     def ours(qos: int):
         def publish() -> None:
-            publisher = Publisher(MqttSettings(host="127.0.0.1", port=port, topics=topics, qos=qos,
-                                               client_id=f"bench-{qos}"), speed="max")
+            publisher = Publisher(
+                MqttSettings(host="127.0.0.1", port=port, topics=topics, qos=qos, client_id=f"bench-{qos}"),
+                speed="max",
+            )
             publisher.start(frame)
             stats = publisher.wait()
             if not stats.ok:
                 raise RuntimeError(stats.summary())
+
         return publish
 
     try:
         best: dict[str, float] = {}
         for _ in range(args.repeat):
-            for name, publish in (("mosquitto_pub -l (QoS 0)", reference), ("Publisher QoS 0", ours(0)),
-                                  ("Publisher QoS 1", ours(1))):
+            for name, publish in (
+                ("mosquitto_pub -l (QoS 0)", reference),
+                ("Publisher QoS 0", ours(0)),
+                ("Publisher QoS 1", ours(1)),
+            ):
                 best[name] = max(best.get(name, 0.0), _measure(port, count, publish))
     finally:
         broker.cleanup()

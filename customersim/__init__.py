@@ -48,10 +48,10 @@ __all__ = [
     "CustomerListError",
     "MqttError",
     "SimConfig",
+    "__version__",
     "simulate",
     "simulate_chunks",
     "validate_events",
-    "__version__",
 ]
 
 

@@ -21,7 +21,7 @@ import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from customersim.errors import ConfigError
@@ -55,13 +55,13 @@ def parse_start(value: Any) -> int:
         except ValueError:
             raise ValueError("an ISO 8601 time such as 2026-01-05T00:00:00Z, or epoch seconds") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp())
 
 
 def format_start(epoch_seconds: int) -> str:
     """ISO 8601 UTC text of epoch seconds, e.g. ``2026-01-05T00:00:00Z``."""
-    return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(epoch_seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _parse_profile(value: Any) -> tuple[float, ...]:
@@ -128,45 +128,107 @@ def _range(low: float, high: float, *, low_open: bool = False) -> Callable[[Any]
 # One row per SimConfig field: the environment variable, how to parse and check a value, and
 # the words an error message uses for what is allowed.
 SETTINGS: dict[str, _Setting] = {
-    "width": _Setting("STORE_WIDTH", _int, _range(1, MAX_GRID_SIDE),
-                      f"a whole number from 1 to {MAX_GRID_SIDE}", "grid width in cells (x)"),
-    "height": _Setting("STORE_HEIGHT", _int, _range(1, MAX_GRID_SIDE),
-                       f"a whole number from 1 to {MAX_GRID_SIDE}", "grid height in cells (y)"),
+    "width": _Setting(
+        "STORE_WIDTH",
+        _int,
+        _range(1, MAX_GRID_SIDE),
+        f"a whole number from 1 to {MAX_GRID_SIDE}",
+        "grid width in cells (x)",
+    ),
+    "height": _Setting(
+        "STORE_HEIGHT",
+        _int,
+        _range(1, MAX_GRID_SIDE),
+        f"a whole number from 1 to {MAX_GRID_SIDE}",
+        "grid height in cells (y)",
+    ),
     "customers_average_in_store": _Setting(
-        "CUSTOMERS_AVERAGE_IN_STORE", _float, _range(0, 1e6, low_open=True),
-        "a number above 0 and at most 1000000", "target time-average number of customers inside"),
+        "CUSTOMERS_AVERAGE_IN_STORE",
+        _float,
+        _range(0, 1e6, low_open=True),
+        "a number above 0 and at most 1000000",
+        "target time-average number of customers inside",
+    ),
     "mean_visit_minutes": _Setting(
-        "MEAN_VISIT_MINUTES", _float, _range(0.5, 24 * 60),
-        "a number of minutes from 0.5 to 1440", "mean visit length, door to door"),
+        "MEAN_VISIT_MINUTES",
+        _float,
+        _range(0.5, 24 * 60),
+        "a number of minutes from 0.5 to 1440",
+        "mean visit length, door to door",
+    ),
     "dwell_mean_seconds": _Setting(
-        "DWELL_MEAN_SECONDS", _float, _range(1, 3600),
-        "a number of seconds from 1 to 3600", "mean time a shopper stays at one cell"),
+        "DWELL_MEAN_SECONDS",
+        _float,
+        _range(1, 3600),
+        "a number of seconds from 1 to 3600",
+        "mean time a shopper stays at one cell",
+    ),
     "dwell_spread": _Setting(
-        "DWELL_SPREAD", _float, _range(0.05, 3),
-        "a number from 0.05 to 3", "coefficient of variation of one dwell"),
+        "DWELL_SPREAD",
+        _float,
+        _range(0.05, 3),
+        "a number from 0.05 to 3",
+        "coefficient of variation of one dwell",
+    ),
     "pace_spread": _Setting(
-        "PACE_SPREAD", _float, _range(0, 2),
-        "a number from 0 to 2", "spread (log sd) of each customer's pace: lingerers vs rushers"),
+        "PACE_SPREAD",
+        _float,
+        _range(0, 2),
+        "a number from 0 to 2",
+        "spread (log sd) of each customer's pace: lingerers vs rushers",
+    ),
     "walk_seconds_per_cell": _Setting(
-        "WALK_SECONDS_PER_CELL", _int, _range(1, 600),
-        "a whole number of seconds from 1 to 600", "time per cell on the walk back to the door"),
-    "door": _Setting("DOOR", _parse_door, lambda v: True,
-                     "a cell 'x,y' inside the grid", "door cell where visits enter and exit"),
-    "neighbourhood": _Setting("NEIGHBOURHOOD", _int, lambda v: v in (4, 8),
-                              "4 or 8", "cells a shopper can step to: 4 (edges) or 8 (with diagonals)"),
-    "start": _Setting("SIM_START", parse_start, _range(0, 2**37),
-                      "an ISO 8601 time such as 2026-01-05T00:00:00Z, or epoch seconds >= 0",
-                      "start of the simulated window (UTC)"),
-    "hours": _Setting("SIM_HOURS", _float, _range(1 / 3600, 24 * 365 * 100),
-                      "a number of hours above 0 (at most 876000)", "length of the simulated window"),
-    "seed": _Setting("SIM_SEED", _int, _range(0, 2**63 - 1),
-                     "a whole number >= 0", "seed of every random choice"),
-    "customers_file": _Setting("CUSTOMERS_LIST_FILE", lambda v: None if v in (None, "") else str(v),
-                               lambda v: True, "a path to a CSV file with a customer_id column",
-                               "customer list (unset: the built-in 1,000 customers)"),
-    "arrival_profile": _Setting("ARRIVAL_PROFILE", _parse_profile, lambda v: True,
-                                "24 comma-separated weights >= 0, not all 0",
-                                "relative arrival rate for each UTC hour of the day"),
+        "WALK_SECONDS_PER_CELL",
+        _int,
+        _range(1, 600),
+        "a whole number of seconds from 1 to 600",
+        "time per cell on the walk back to the door",
+    ),
+    "door": _Setting(
+        "DOOR",
+        _parse_door,
+        lambda v: True,
+        "a cell 'x,y' inside the grid",
+        "door cell where visits enter and exit",
+    ),
+    "neighbourhood": _Setting(
+        "NEIGHBOURHOOD",
+        _int,
+        lambda v: v in (4, 8),
+        "4 or 8",
+        "cells a shopper can step to: 4 (edges) or 8 (with diagonals)",
+    ),
+    "start": _Setting(
+        "SIM_START",
+        parse_start,
+        _range(0, 2**37),
+        "an ISO 8601 time such as 2026-01-05T00:00:00Z, or epoch seconds >= 0",
+        "start of the simulated window (UTC)",
+    ),
+    "hours": _Setting(
+        "SIM_HOURS",
+        _float,
+        _range(1 / 3600, 24 * 365 * 100),
+        "a number of hours above 0 (at most 876000)",
+        "length of the simulated window",
+    ),
+    "seed": _Setting(
+        "SIM_SEED", _int, _range(0, 2**63 - 1), "a whole number >= 0", "seed of every random choice"
+    ),
+    "customers_file": _Setting(
+        "CUSTOMERS_LIST_FILE",
+        lambda v: None if v in (None, "") else str(v),
+        lambda v: True,
+        "a path to a CSV file with a customer_id column",
+        "customer list (unset: the built-in 1,000 customers)",
+    ),
+    "arrival_profile": _Setting(
+        "ARRIVAL_PROFILE",
+        _parse_profile,
+        lambda v: True,
+        "24 comma-separated weights >= 0, not all 0",
+        "relative arrival rate for each UTC hour of the day",
+    ),
 }
 
 
@@ -212,14 +274,16 @@ class SimConfig:
                 ok = setting.check(value)
             if not ok:
                 raise ConfigError(
-                    f"{name} ({setting.env}) = {raw!r} is not allowed: expected {setting.allowed}")
+                    f"{name} ({setting.env}) = {raw!r} is not allowed: expected {setting.allowed}"
+                )
             object.__setattr__(self, name, value)
         x, y = self.door
         if not (0 <= x < self.width and 0 <= y < self.height):
             raise ConfigError(
                 f"door (DOOR) = '{x},{y}' is not allowed: expected a cell inside the "
                 f"{self.width} x {self.height} grid, x from 0 to {self.width - 1} and y from 0 to "
-                f"{self.height - 1}")
+                f"{self.height - 1}"
+            )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> SimConfig:

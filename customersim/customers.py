@@ -23,10 +23,21 @@ import pandas as pd
 from customersim.errors import CustomerListError
 
 CUSTOMER_COLUMNS: tuple[str, ...] = (
-    "customer_id", "name", "age_range", "marital_status", "family_size", "no_of_children",
-    "income_bracket", "gender", "mean_discount_used_by_cust", "unique_items_bought_by_cust",
-    "mean_selling_price_paid_by_cust", "mean_quantity_bought_by_cust",
-    "total_discount_used_by_cust", "total_coupons_used_by_cust", "total_price_paid_by_cust",
+    "customer_id",
+    "name",
+    "age_range",
+    "marital_status",
+    "family_size",
+    "no_of_children",
+    "income_bracket",
+    "gender",
+    "mean_discount_used_by_cust",
+    "unique_items_bought_by_cust",
+    "mean_selling_price_paid_by_cust",
+    "mean_quantity_bought_by_cust",
+    "total_discount_used_by_cust",
+    "total_coupons_used_by_cust",
+    "total_price_paid_by_cust",
     "total_quantity_bought_by_cust",
 )
 BUILT_IN_SEED = 20260105
@@ -73,11 +84,14 @@ def parse_customers(text: str, source: str = "<customers>") -> pd.DataFrame:
     """
     rows = list(csv.reader(text.splitlines()))
     if not rows or not any(cell.strip() for cell in rows[0]):
-        raise CustomerListError(f"{source}: the file is empty; expected a header line with a customer_id column")
+        raise CustomerListError(
+            f"{source}: the file is empty; expected a header line with a customer_id column"
+        )
     header = [cell.strip() for cell in rows[0]]
     if "customer_id" not in header:
         raise CustomerListError(
-            f"{source}, line 1: no customer_id column in the header (found: {', '.join(header) or 'nothing'})")
+            f"{source}, line 1: no customer_id column in the header (found: {', '.join(header) or 'nothing'})"
+        )
     id_col = header.index("customer_id")
     body = rows[1:]
     if not body:
@@ -89,27 +103,81 @@ def parse_customers(text: str, source: str = "<customers>") -> pd.DataFrame:
             if not any(cell.strip() for cell in row):
                 raise CustomerListError(f"{source}, line {line}: blank line inside the list")
             raise CustomerListError(
-                f"{source}, line {line}: {len(row)} fields where the header has {len(header)}")
+                f"{source}, line {line}: {len(row)} fields where the header has {len(header)}"
+            )
         customer_id = row[id_col].strip()
         if not customer_id:
             raise CustomerListError(f"{source}, line {line}, column customer_id: blank id")
         if customer_id in seen:
             raise CustomerListError(
                 f"{source}, line {line}, column customer_id: duplicate id {customer_id!r} "
-                f"(first on line {seen[customer_id]})")
+                f"(first on line {seen[customer_id]})"
+            )
         seen[customer_id] = line
-    columns = list(zip(*body))
-    frame = pd.DataFrame({name: pd.array(values, dtype="str") for name, values in zip(header, columns)})
+    columns = list(zip(*body, strict=True))
+    frame = pd.DataFrame(
+        {name: pd.array(values, dtype="str") for name, values in zip(header, columns, strict=True)}
+    )
     frame["customer_id"] = frame["customer_id"].str.strip()
     return frame[["customer_id", *[c for c in header if c != "customer_id"]]]
 
 
-_FIRST_NAMES = ("Ada", "Ben", "Carla", "Dev", "Elif", "Femi", "Greta", "Hiro", "Ines", "Jonas",
-                "Kiri", "Luca", "Mina", "Nils", "Oona", "Pavel", "Qiu", "Rosa", "Sami", "Tara",
-                "Uma", "Viktor", "Wen", "Ximena", "Yusuf", "Zoe")
-_LAST_NAMES = ("Abbott", "Berg", "Costa", "Dahl", "Eze", "Fischer", "Gomez", "Haddad", "Ivanov",
-               "Jensen", "Kowalski", "Lindqvist", "Moreau", "Novak", "Okafor", "Petrov", "Quinn",
-               "Rossi", "Sato", "Tanaka", "Ueda", "Vidal", "Weber", "Xu", "Yilmaz", "Zhang")
+_FIRST_NAMES = (
+    "Ada",
+    "Ben",
+    "Carla",
+    "Dev",
+    "Elif",
+    "Femi",
+    "Greta",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Kiri",
+    "Luca",
+    "Mina",
+    "Nils",
+    "Oona",
+    "Pavel",
+    "Qiu",
+    "Rosa",
+    "Sami",
+    "Tara",
+    "Uma",
+    "Viktor",
+    "Wen",
+    "Ximena",
+    "Yusuf",
+    "Zoe",
+)
+_LAST_NAMES = (
+    "Abbott",
+    "Berg",
+    "Costa",
+    "Dahl",
+    "Eze",
+    "Fischer",
+    "Gomez",
+    "Haddad",
+    "Ivanov",
+    "Jensen",
+    "Kowalski",
+    "Lindqvist",
+    "Moreau",
+    "Novak",
+    "Okafor",
+    "Petrov",
+    "Quinn",
+    "Rossi",
+    "Sato",
+    "Tanaka",
+    "Ueda",
+    "Vidal",
+    "Weber",
+    "Xu",
+    "Yilmaz",
+    "Zhang",
+)
 _AGE_RANGES = ("18-25", "26-35", "36-45", "46-55", "56-70", "70+")
 
 
@@ -125,25 +193,33 @@ def _synthetic(size: int, seed: int) -> pd.DataFrame:
     mean_price = rng.uniform(40, 200, size)
     mean_discount = rng.uniform(0, 25, size)
     visits = rng.integers(5, 200, size)
-    frame = pd.DataFrame({
-        "customer_id": ids.astype(str),
-        "name": [f"{_FIRST_NAMES[a]} {_LAST_NAMES[b]}" for a, b in
-                 zip(rng.integers(0, len(_FIRST_NAMES), size), rng.integers(0, len(_LAST_NAMES), size))],
-        "age_range": np.array(_AGE_RANGES)[rng.integers(0, len(_AGE_RANGES), size)],
-        "marital_status": np.where(married, "Married", "Single"),
-        "family_size": family.astype(str),
-        "no_of_children": children.astype(str),
-        "income_bracket": rng.integers(1, 13, size).astype(str),
-        "gender": np.where(rng.random(size) < 0.5, "F", "M"),
-        "mean_discount_used_by_cust": np.round(-mean_discount, 2).astype(str),
-        "unique_items_bought_by_cust": items.astype(str),
-        "mean_selling_price_paid_by_cust": np.round(mean_price, 2).astype(str),
-        "mean_quantity_bought_by_cust": np.round(quantity / visits, 2).astype(str),
-        "total_discount_used_by_cust": np.round(-mean_discount * visits, 2).astype(str),
-        "total_coupons_used_by_cust": rng.integers(0, 40, size).astype(str),
-        "total_price_paid_by_cust": np.round(mean_price * quantity, 2).astype(str),
-        "total_quantity_bought_by_cust": np.round(quantity).astype(int).astype(str),
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": ids.astype(str),
+            "name": [
+                f"{_FIRST_NAMES[a]} {_LAST_NAMES[b]}"
+                for a, b in zip(
+                    rng.integers(0, len(_FIRST_NAMES), size),
+                    rng.integers(0, len(_LAST_NAMES), size),
+                    strict=False,
+                )
+            ],
+            "age_range": np.array(_AGE_RANGES)[rng.integers(0, len(_AGE_RANGES), size)],
+            "marital_status": np.where(married, "Married", "Single"),
+            "family_size": family.astype(str),
+            "no_of_children": children.astype(str),
+            "income_bracket": rng.integers(1, 13, size).astype(str),
+            "gender": np.where(rng.random(size) < 0.5, "F", "M"),
+            "mean_discount_used_by_cust": np.round(-mean_discount, 2).astype(str),
+            "unique_items_bought_by_cust": items.astype(str),
+            "mean_selling_price_paid_by_cust": np.round(mean_price, 2).astype(str),
+            "mean_quantity_bought_by_cust": np.round(quantity / visits, 2).astype(str),
+            "total_discount_used_by_cust": np.round(-mean_discount * visits, 2).astype(str),
+            "total_coupons_used_by_cust": rng.integers(0, 40, size).astype(str),
+            "total_price_paid_by_cust": np.round(mean_price * quantity, 2).astype(str),
+            "total_quantity_bought_by_cust": np.round(quantity).astype(int).astype(str),
+        }
+    )
     return frame.astype("str")
 
 

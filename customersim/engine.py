@@ -63,10 +63,10 @@ class Plan:
     layout: StoreLayout
     customers: int
     hourly_rate: np.ndarray  # arrivals per second for each UTC hour of the day
-    max_visit: int           # seconds
+    max_visit: int  # seconds
     block_seconds: int
-    origin: int              # first arrival time considered (start minus warm-up)
-    reserve: int             # seconds kept back to walk home from anywhere
+    origin: int  # first arrival time considered (start minus warm-up)
+    reserve: int  # seconds kept back to walk home from anywhere
 
 
 def make_plan(config: SimConfig, customers: int) -> Plan:
@@ -88,14 +88,27 @@ def make_plan(config: SimConfig, customers: int) -> Plan:
             f"the customer list has {customers} customers, but an average of "
             f"{config.customers_average_in_store:g} inside (up to {peak_inside:g} at the busiest hour) "
             f"needs at least {needed}: use a longer list (CUSTOMERS_LIST_FILE) or lower "
-            f"CUSTOMERS_AVERAGE_IN_STORE")
+            f"CUSTOMERS_AVERAGE_IN_STORE"
+        )
     reserve = layout.max_door_distance * config.walk_seconds_per_cell
-    steps_per_visit = 2 + max(0.0, mean_visit - reserve) / config.dwell_mean_seconds + layout.max_door_distance
+    steps_per_visit = (
+        2 + max(0.0, mean_visit - reserve) / config.dwell_mean_seconds + layout.max_door_distance
+    )
     events_per_hour = rate * 3600 * steps_per_visit
-    block_hours = int(np.clip(BLOCK_TARGET_EVENTS // max(events_per_hour, 1e-9), MIN_BLOCK_HOURS, MAX_BLOCK_HOURS))
-    max_visit = int(math.ceil(MAX_VISIT_FACTOR * mean_visit))
-    return Plan(config, layout, customers, hourly_rate, max_visit, block_hours * 3600,
-                int(config.start) - max_visit, reserve)
+    block_hours = int(
+        np.clip(BLOCK_TARGET_EVENTS // max(events_per_hour, 1e-9), MIN_BLOCK_HOURS, MAX_BLOCK_HOURS)
+    )
+    max_visit = math.ceil(MAX_VISIT_FACTOR * mean_visit)
+    return Plan(
+        config,
+        layout,
+        customers,
+        hourly_rate,
+        max_visit,
+        block_hours * 3600,
+        int(config.start) - max_visit,
+        reserve,
+    )
 
 
 def required_customers(peak_inside: float) -> int:
@@ -104,7 +117,7 @@ def required_customers(peak_inside: float) -> int:
     The number inside is Poisson distributed; this leaves room for well over five standard
     deviations above the busiest hour's mean.
     """
-    return int(math.ceil(peak_inside + 6 * math.sqrt(peak_inside) + 4))
+    return math.ceil(peak_inside + 6 * math.sqrt(peak_inside) + 4)
 
 
 def _stream(seed: int, purpose: int, block: int = 0) -> np.random.Generator:
@@ -115,18 +128,21 @@ def customer_pace(config: SimConfig, customers: int) -> np.ndarray:
     """Each customer's pace factor (mean 1): above 1 lingers, below 1 rushes."""
     sigma = config.pace_spread
     rng = _stream(config.seed, _PACE)
-    return np.exp(rng.normal(-sigma * sigma / 2, sigma, customers)).astype(np.float32) if sigma else \
-        np.ones(customers, dtype=np.float32)
+    return (
+        np.exp(rng.normal(-sigma * sigma / 2, sigma, customers)).astype(np.float32)
+        if sigma
+        else np.ones(customers, dtype=np.float32)
+    )
 
 
 @dataclass
 class Visits:
     """The visits that arrive in one block (arrays of equal length, in arrival order)."""
 
-    enter: np.ndarray     # int64 epoch seconds
+    enter: np.ndarray  # int64 epoch seconds
     duration: np.ndarray  # int64 seconds, door to door
     customer: np.ndarray  # int32 index into the customer list
-    first_visit: int      # global number of the first visit of the block
+    first_visit: int  # global number of the first visit of the block
 
     def __len__(self) -> int:
         return len(self.enter)
@@ -177,8 +193,14 @@ def draw_visits(plan: Plan, block: int, occupants: _Occupants, first_visit: int)
     return Visits(enter, duration, customer, first_visit)
 
 
-def _assign_customers(rng: np.random.Generator, customers: int, enter: np.ndarray,
-                      exit_time: np.ndarray, occupants: _Occupants, block_start: int) -> np.ndarray:
+def _assign_customers(
+    rng: np.random.Generator,
+    customers: int,
+    enter: np.ndarray,
+    exit_time: np.ndarray,
+    occupants: _Occupants,
+    block_start: int,
+) -> np.ndarray:
     chosen = rng.integers(0, customers, len(enter), dtype=np.int32)
     held = len(occupants.customer)
     enter_rel = np.concatenate([occupants.enter, enter]) - block_start
@@ -201,17 +223,27 @@ def _assign_customers(rng: np.random.Generator, customers: int, enter: np.ndarra
     return _assign_in_order(rng, customers, enter, exit_time, occupants, chosen)
 
 
-def _assign_in_order(rng: np.random.Generator, customers: int, enter: np.ndarray,
-                     exit_time: np.ndarray, occupants: _Occupants, chosen: np.ndarray) -> np.ndarray:
-    busy_until = dict(zip(occupants.customer.tolist(), occupants.exit.tolist()))
+def _assign_in_order(
+    rng: np.random.Generator,
+    customers: int,
+    enter: np.ndarray,
+    exit_time: np.ndarray,
+    occupants: _Occupants,
+    chosen: np.ndarray,
+) -> np.ndarray:
+    busy_until = dict(zip(occupants.customer.tolist(), occupants.exit.tolist(), strict=True))
     chosen = chosen.copy()
-    for i, (since, until, who) in enumerate(zip(enter.tolist(), exit_time.tolist(), chosen.tolist())):
+    for i, (since, until, drawn) in enumerate(
+        zip(enter.tolist(), exit_time.tolist(), chosen.tolist(), strict=True)
+    ):
+        who = drawn
         if busy_until.get(who, -1) >= since:
             free = [c for c in range(customers) if busy_until.get(c, -1) < since]
             if not free:
                 raise CapacityError(
                     f"all {customers} customers of the list are inside at once: the list is too "
-                    f"small for this occupancy")
+                    f"small for this occupancy"
+                )
             who = free[int(rng.integers(0, len(free)))]
             chosen[i] = who
         busy_until[who] = until
@@ -283,8 +315,9 @@ def _segment_rows(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) + np.repeat(starts - seg_first, lengths)
 
 
-def _browse_times(rng: np.random.Generator, config: SimConfig, enter: np.ndarray, budget: np.ndarray,
-                  pace: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _browse_times(
+    rng: np.random.Generator, config: SimConfig, enter: np.ndarray, budget: np.ndarray, pace: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Times (epoch seconds) at which each visit steps into its browsed cells, and how many.
 
     A shopper keeps stepping while the arrival at the next cell is within ``budget`` seconds of
@@ -402,8 +435,12 @@ def block_events(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> di
     cell = walked["cell"][order]
     visit = walked["visit"][order]
     return {
-        "ts": ts[order], "event": walked["event"][order], "customer": visits.customer[visit],
-        "x": layout.cell_x[cell], "y": layout.cell_y[cell], "visit": visits.first_visit + visit.astype(np.int64),
+        "ts": ts[order],
+        "event": walked["event"][order],
+        "customer": visits.customer[visit],
+        "x": layout.cell_x[cell],
+        "y": layout.cell_y[cell],
+        "visit": visits.first_visit + visit.astype(np.int64),
     }
 
 
@@ -426,7 +463,9 @@ def _slice(columns: dict[str, np.ndarray], lo: int, hi: int | None = None) -> di
     return {name: values[lo:hi] for name, values in columns.items()}
 
 
-def _merge_carry(carry: dict[str, np.ndarray] | None, fresh: dict[str, np.ndarray]) -> list[dict[str, np.ndarray]]:
+def _merge_carry(
+    carry: dict[str, np.ndarray] | None, fresh: dict[str, np.ndarray]
+) -> list[dict[str, np.ndarray]]:
     """Carried events merged into a block's own, as a list of consecutive time-ordered runs.
 
     Carried events only interleave with the start of the block, so only that head is merged;
@@ -438,7 +477,9 @@ def _merge_carry(carry: dict[str, np.ndarray] | None, fresh: dict[str, np.ndarra
     return [_merge(carry, _slice(fresh, 0, head)), _slice(fresh, head)]
 
 
-def iter_event_blocks(plan: Plan, *, endless: bool = False, workers: int = 1) -> Iterator[dict[str, np.ndarray]]:
+def iter_event_blocks(
+    plan: Plan, *, endless: bool = False, workers: int = 1
+) -> Iterator[dict[str, np.ndarray]]:
     """The events of ``[start, end)`` in time order, one dict of column arrays per block.
 
     Columns: ``ts`` int64, ``event`` int8 codes, ``customer`` int32 index into the customer
@@ -469,7 +510,9 @@ def iter_event_blocks(plan: Plan, *, endless: bool = False, workers: int = 1) ->
                 yield _slice(run, 0, cut)
             if cut < len(run["ts"]):
                 held_back.append(_slice(run, cut))
-        carry = {name: np.concatenate([run[name] for run in held_back]) for name in fresh} if held_back else None
+        carry = (
+            {name: np.concatenate([run[name] for run in held_back]) for name in fresh} if held_back else None
+        )
 
 
 def _visits_per_block(plan: Plan, end: int | None) -> Iterator[tuple[int, Visits]]:
@@ -483,14 +526,18 @@ def _visits_per_block(plan: Plan, end: int | None) -> Iterator[tuple[int, Visits
         yield block, visits
 
 
-def _build_in_workers(plan: Plan, pace: np.ndarray, blocks: Iterator[tuple[int, Visits]],
-                      workers: int) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+def _build_in_workers(
+    plan: Plan, pace: np.ndarray, blocks: Iterator[tuple[int, Visits]], workers: int
+) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    context = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init,
-                             initargs=(plan, pace)) as pool:
+    context = multiprocessing.get_context(
+        "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    )
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_worker_init, initargs=(plan, pace)
+    ) as pool:
         pending = []
         for block, visits in blocks:
             pending.append((block, pool.submit(_worker_build, block, visits)))
@@ -529,17 +576,23 @@ def simulate_columns(plan: Plan, workers: int = 1) -> dict[str, np.ndarray]:
             covered = max(int(part["ts"][-1]) - int(plan.config.start), 1)
             estimate = int((rows + size) * window / covered * 1.25) + (1 << 16)
             capacity = max(rows + size, estimate, 2 * len(columns["ts"]))
-            for name in columns:
-                grown = np.empty(capacity, dtype=columns[name].dtype)
-                grown[:rows] = columns[name][:rows]
+            for name, values in columns.items():
+                grown = np.empty(capacity, dtype=values.dtype)
+                grown[:rows] = values[:rows]
                 columns[name] = grown
         for name, values in columns.items():
-            values[rows:rows + size] = part[name]
+            values[rows : rows + size] = part[name]
         rows += size
     for values in columns.values():
         values.resize(rows, refcheck=False)  # shrinks in place: the unused tail is given back
     return columns
 
 
-_DTYPES = {"ts": np.int64, "event": np.int8, "customer": np.int32, "x": np.int16, "y": np.int16,
-           "visit": np.int64}
+_DTYPES = {
+    "ts": np.int64,
+    "event": np.int8,
+    "customer": np.int32,
+    "x": np.int16,
+    "y": np.int16,
+    "visit": np.int64,
+}

@@ -53,12 +53,16 @@ def table_from_frame(frame: pd.DataFrame) -> pa.Table:
             continue
         values = frame[name]
         if name == "event":
-            columns[name] = pa.DictionaryArray.from_arrays(pa.array(event_codes(frame), pa.int8()), EVENT_NAMES)
+            columns[name] = pa.DictionaryArray.from_arrays(
+                pa.array(event_codes(frame), pa.int8()), EVENT_NAMES
+            )
         elif name == "customer_id":
             columns[name] = pa.array(values, pa.large_string())
         else:
-            columns[name] = pa.array(values.to_numpy(), {"ts": pa.int64(), "x": pa.int16(), "y": pa.int16(),
-                                                         "visit": pa.int64()}[name])
+            columns[name] = pa.array(
+                values.to_numpy(),
+                {"ts": pa.int64(), "x": pa.int16(), "y": pa.int16(), "visit": pa.int64()}[name],
+            )
     return pa.table(columns)
 
 
@@ -68,12 +72,18 @@ def table_from_columns(columns: dict[str, np.ndarray], customer_ids: pa.Array) -
     ``customer_id`` stays dictionary-encoded over the customer list (the writer decodes it
     where the format needs it), which spares building a string per row.
     """
-    return pa.table({
-        "ts": columns["ts"],
-        "event": pa.DictionaryArray.from_arrays(pa.array(columns["event"], pa.int8()), EVENT_NAMES),
-        "customer_id": pa.DictionaryArray.from_arrays(pa.array(columns["customer"], pa.int32()), customer_ids),
-        "x": columns["x"], "y": columns["y"], "visit": columns["visit"],
-    })
+    return pa.table(
+        {
+            "ts": columns["ts"],
+            "event": pa.DictionaryArray.from_arrays(pa.array(columns["event"], pa.int8()), EVENT_NAMES),
+            "customer_id": pa.DictionaryArray.from_arrays(
+                pa.array(columns["customer"], pa.int32()), customer_ids
+            ),
+            "x": columns["x"],
+            "y": columns["y"],
+            "visit": columns["visit"],
+        }
+    )
 
 
 class EventsWriter:
@@ -109,14 +119,17 @@ class EventsWriter:
         if self.format == "parquet" and pa.types.is_dictionary(ids):
             # Plain strings in the schema, whichever way the rows came: the same rows give the
             # same file. (Parquet dictionary-encodes them on disk all the same.)
-            table = table.set_column(table.schema.get_field_index("customer_id"), "customer_id",
-                                     table["customer_id"].cast(pa.large_string()))
+            table = table.set_column(
+                table.schema.get_field_index("customer_id"),
+                "customer_id",
+                table["customer_id"].cast(pa.large_string()),
+            )
         if self._handle is None and self._parquet is None:
             self._tmp.parent.mkdir(parents=True, exist_ok=True)
             if self.format == "parquet":
                 self._parquet = pq.ParquetWriter(self._tmp, table.schema, compression=PARQUET_COMPRESSION)
             else:
-                self._handle = open(self._tmp, "wb")
+                self._handle = open(self._tmp, "wb")  # noqa: SIM115 -- closed by close() or abort()
                 self._handle.write((",".join(table.column_names) + "\n").encode())
         self.rows += table.num_rows
         if self.format == "csv":
@@ -175,8 +188,7 @@ def _write_csv_rows(table: pa.Table, handle) -> None:
     # dictionary of ids that is known without looking at every row, and "never" is faster.
     values = ids.dictionary if pa.types.is_dictionary(ids.type) else None
     safe = values is not None and not any(_NEEDS_QUOTES.search(v) for v in values.to_pylist())
-    pl.from_arrow(table).write_csv(handle, include_header=False,
-                                   quote_style="never" if safe else "necessary")
+    pl.from_arrow(table).write_csv(handle, include_header=False, quote_style="never" if safe else "necessary")
 
 
 def _empty() -> pd.DataFrame:
@@ -210,8 +222,9 @@ def read_events(path: str | os.PathLike[str]) -> pd.DataFrame:
         if kind == "parquet":
             frame = pq.read_table(path).to_pandas()
         else:
-            convert = pa_csv.ConvertOptions(column_types={"customer_id": pa.large_string(),
-                                                          "event": pa.string()})
+            convert = pa_csv.ConvertOptions(
+                column_types={"customer_id": pa.large_string(), "event": pa.string()}
+            )
             frame = pa_csv.read_csv(path, convert_options=convert).to_pandas()
     except (pa.ArrowInvalid, OSError) as error:
         raise ValueError(f"{path}: cannot read events: {error}") from None
@@ -219,9 +232,17 @@ def read_events(path: str | os.PathLike[str]) -> pd.DataFrame:
         return normalize_frame(frame)
     except FrameValueError as error:
         if kind == "csv" and error.row is not None:  # the header is line 1
-            raise ValueError(f"{path}, line {error.row + 2}, column {error.column}: "
-                             f"{str(error).split(': ', 1)[1]}") from None
+            raise ValueError(
+                f"{path}, line {error.row + 2}, column {error.column}: {str(error).split(': ', 1)[1]}"
+            ) from None
         raise ValueError(f"{path}: {error}") from None
 
 
-__all__ = ["EventsWriter", "file_format", "read_events", "table_from_columns", "table_from_frame", "write_events"]
+__all__ = [
+    "EventsWriter",
+    "file_format",
+    "read_events",
+    "table_from_columns",
+    "table_from_frame",
+    "write_events",
+]

@@ -80,8 +80,15 @@ def event_codes(frame: pd.DataFrame, *, strict: bool = True) -> np.ndarray:
 def empty_frame() -> pd.DataFrame:
     """An events frame with no rows and the right dtypes."""
     empty = np.empty(0, dtype=np.int64)
-    return build_frame(empty, np.empty(0, np.int8), np.empty(0, np.int32), pa.array([], pa.large_string()),
-                       empty.astype(np.int16), empty.astype(np.int16), empty)
+    return build_frame(
+        empty,
+        np.empty(0, np.int8),
+        np.empty(0, np.int32),
+        pa.array([], pa.large_string()),
+        empty.astype(np.int16),
+        empty.astype(np.int16),
+        empty,
+    )
 
 
 def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -46,8 +46,14 @@ class StoreLayout:
     step_home: np.ndarray
 
     @classmethod
-    def build(cls, width: int, height: int, doors: list[tuple[int, int]], neighbourhood: int = 8,
-              walkable: np.ndarray | None = None) -> StoreLayout:
+    def build(
+        cls,
+        width: int,
+        height: int,
+        doors: list[tuple[int, int]],
+        neighbourhood: int = 8,
+        walkable: np.ndarray | None = None,
+    ) -> StoreLayout:
         """Build the tables for a grid.
 
         Args:
@@ -104,8 +110,9 @@ class StoreLayout:
         return paths
 
 
-def _distances_to_doors(neighbours: np.ndarray, degree: np.ndarray, doors: np.ndarray,
-                        cells: int) -> tuple[np.ndarray, np.ndarray]:
+def _distances_to_doors(
+    neighbours: np.ndarray, degree: np.ndarray, doors: np.ndarray, cells: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Breadth-first search from all doors at once, one frontier per distance."""
     distance = np.full(cells, -1, dtype=np.int32)
     step_home = np.arange(cells, dtype=np.int32)

@@ -52,28 +52,36 @@ def visit_table(frame: pd.DataFrame) -> pd.DataFrame:
     (seconds, only for whole visits), ``moves`` (cells stepped into) and ``complete``.
     """
     keys = visit_keys(frame)
-    codes = event_codes(frame, strict=False)
+    codes = event_codes(frame, strict=True)
     ts = frame["ts"].to_numpy()
-    grouped = pd.DataFrame({"visit": keys, "ts": ts, "code": codes,
-                            "customer_id": frame["customer_id"].to_numpy()}).groupby("visit", sort=True)
+    grouped = pd.DataFrame(
+        {"visit": keys, "ts": ts, "code": codes, "customer_id": frame["customer_id"].to_numpy()}
+    ).groupby("visit", sort=True)
     first = grouped.first()
     last = grouped.last()
-    table = pd.DataFrame({
-        "customer_id": first["customer_id"],
-        "first_ts": first["ts"],
-        "last_ts": last["ts"],
-        "enter_ts": first["ts"].where(first["code"] == ENTER).astype("Int64"),
-        "exit_ts": last["ts"].where(last["code"] == EXIT).astype("Int64"),
-        "moves": pd.Series(codes == MOVE).groupby(keys).sum().astype("int64"),
-    })
+    table = pd.DataFrame(
+        {
+            "customer_id": first["customer_id"],
+            "first_ts": first["ts"],
+            "last_ts": last["ts"],
+            "enter_ts": first["ts"].where(first["code"] == ENTER).astype("Int64"),
+            "exit_ts": last["ts"].where(last["code"] == EXIT).astype("Int64"),
+            "moves": pd.Series(codes == MOVE).groupby(keys).sum().astype("int64"),
+        }
+    )
     table["duration"] = (table["exit_ts"] - table["enter_ts"]).astype("Int64")
     table["complete"] = table["duration"].notna().to_numpy(dtype=bool)
     table.index.name = "visit"
     return table.reset_index()
 
 
-def visit_intervals(frame: pd.DataFrame, start: int | None = None, end: int | None = None, *,
-                    visits: pd.DataFrame | None = None) -> tuple[np.ndarray, np.ndarray]:
+def visit_intervals(
+    frame: pd.DataFrame,
+    start: int | None = None,
+    end: int | None = None,
+    *,
+    visits: pd.DataFrame | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Each visit's time inside, clipped to the window: (from, until) arrays in epoch seconds.
 
     ``visits`` is the frame's :func:`visit_table`, when the caller has it already.
@@ -87,8 +95,13 @@ def visit_intervals(frame: pd.DataFrame, start: int | None = None, end: int | No
     return np.clip(since, lo, hi), np.clip(until, lo, hi)
 
 
-def mean_occupancy(frame: pd.DataFrame, start: int | None = None, end: int | None = None, *,
-                   visits: pd.DataFrame | None = None) -> float:
+def mean_occupancy(
+    frame: pd.DataFrame,
+    start: int | None = None,
+    end: int | None = None,
+    *,
+    visits: pd.DataFrame | None = None,
+) -> float:
     """Time-average number of customers inside over the window ``[start, end)``.
 
     ``visits`` is the frame's :func:`visit_table`, when the caller has it already.
@@ -98,8 +111,9 @@ def mean_occupancy(frame: pd.DataFrame, start: int | None = None, end: int | Non
     return float((until - since).sum() / (hi - lo))
 
 
-def occupancy_series(frame: pd.DataFrame, start: int | None = None, end: int | None = None,
-                     freq_seconds: int = 60) -> pd.Series:
+def occupancy_series(
+    frame: pd.DataFrame, start: int | None = None, end: int | None = None, freq_seconds: int = 60
+) -> pd.Series:
     """Average number inside per interval (default: per minute), indexed by UTC time.
 
     The count is exact to the second: each interval's value is the mean of the per-second
@@ -124,13 +138,15 @@ def occupancy_series(frame: pd.DataFrame, start: int | None = None, end: int | N
 
 def visits_per_cell(frame: pd.DataFrame, width: int, height: int) -> np.ndarray:
     """How often each cell's sensor saw a customer arrive (enter or move): (height, width) ints."""
-    codes = event_codes(frame, strict=False)
+    codes = event_codes(frame, strict=True)
     arriving = codes != EXIT
     cells = frame["y"].to_numpy()[arriving].astype(np.int64) * width + frame["x"].to_numpy()[arriving]
     return np.bincount(cells, minlength=width * height)[: width * height].reshape(height, width)
 
 
-def dwell_seconds_per_cell(frame: pd.DataFrame, width: int, height: int, end: int | None = None) -> np.ndarray:
+def dwell_seconds_per_cell(
+    frame: pd.DataFrame, width: int, height: int, end: int | None = None
+) -> np.ndarray:
     """Seconds customers spent at each cell: (height, width) floats.
 
     A stay lasts from the event that brought a customer to a cell to their next event; a stay
@@ -142,7 +158,7 @@ def dwell_seconds_per_cell(frame: pd.DataFrame, width: int, height: int, end: in
     keys = visit_keys(frame)
     order = np.argsort(keys, kind="stable")
     ts = frame["ts"].to_numpy()[order]
-    codes = event_codes(frame, strict=False)[order]
+    codes = event_codes(frame, strict=True)[order]
     same_visit_next = np.r_[keys[order][1:] == keys[order][:-1], False]
     next_ts = np.r_[ts[1:], hi]
     stay = np.where(same_visit_next, next_ts, hi) - ts
@@ -163,8 +179,8 @@ def journey_stats(frame: pd.DataFrame) -> dict[str, float]:
     whole = table[table["complete"]]
     minutes = whole["duration"].astype("float64") / 60
     return {
-        "visits": int(len(table)),
-        "complete_visits": int(len(whole)),
+        "visits": len(table),
+        "complete_visits": len(whole),
         "mean_visit_minutes": float(minutes.mean()) if len(whole) else float("nan"),
         "median_visit_minutes": float(minutes.median()) if len(whole) else float("nan"),
         "mean_moves": float(whole["moves"].mean()) if len(whole) else float("nan"),
@@ -175,7 +191,7 @@ def journey_stats(frame: pd.DataFrame) -> dict[str, float]:
 
 def arrivals_by_hour(frame: pd.DataFrame) -> pd.Series:
     """Number of ``enter`` events per UTC hour of the day (0-23)."""
-    enters = frame.loc[event_codes(frame, strict=False) == ENTER, "ts"].to_numpy()
+    enters = frame.loc[event_codes(frame, strict=True) == ENTER, "ts"].to_numpy()
     counts = np.bincount((enters // 3600) % 24, minlength=24)
     return pd.Series(counts, index=pd.RangeIndex(24, name="hour"), name="arrivals")
 
@@ -200,7 +216,7 @@ class OccupancyTally:
 
     def update(self, frame: pd.DataFrame) -> None:
         """Count the events of the next frame of the window."""
-        self.update_arrays(frame["ts"].to_numpy(), event_codes(frame, strict=False), visit_keys(frame))
+        self.update_arrays(frame["ts"].to_numpy(), event_codes(frame, strict=True), visit_keys(frame))
 
     def update_arrays(self, ts: np.ndarray, codes: np.ndarray, visits: np.ndarray) -> None:
         """Like :meth:`update`, from column arrays (event codes 0 enter, 1 move, 2 exit)."""

@@ -56,12 +56,25 @@ def simulate(config: SimConfig, customers: Customers = None, *, workers: int = 1
     """
     ids = customer_ids(config, customers)
     columns = simulate_columns(make_plan(config, len(ids)), workers=workers)
-    return build_frame(columns["ts"], columns["event"], columns["customer"], ids,
-                       columns["x"], columns["y"], columns["visit"])
+    return build_frame(
+        columns["ts"],
+        columns["event"],
+        columns["customer"],
+        ids,
+        columns["x"],
+        columns["y"],
+        columns["visit"],
+    )
 
 
-def simulate_chunks(config: SimConfig, customers: Customers = None, *, chunk_rows: int = 1_000_000,
-                    endless: bool = False, workers: int = 1) -> Iterator[pd.DataFrame]:
+def simulate_chunks(
+    config: SimConfig,
+    customers: Customers = None,
+    *,
+    chunk_rows: int = 1_000_000,
+    endless: bool = False,
+    workers: int = 1,
+) -> Iterator[pd.DataFrame]:
     """The rows of :func:`simulate` as time-ordered frames of at most ``chunk_rows`` rows.
 
     Concatenating the chunks gives exactly ``simulate(config, customers)``, whatever
@@ -76,7 +89,9 @@ def simulate_chunks(config: SimConfig, customers: Customers = None, *, chunk_row
     return _rechunk(ids, blocks, chunk_rows)
 
 
-def _rechunk(ids: pa.Array, blocks: Iterator[dict[str, np.ndarray]], chunk_rows: int) -> Iterator[pd.DataFrame]:
+def _rechunk(
+    ids: pa.Array, blocks: Iterator[dict[str, np.ndarray]], chunk_rows: int
+) -> Iterator[pd.DataFrame]:
     pending: list[dict[str, np.ndarray]] = []
     pending_rows = 0
     for block in blocks:
@@ -90,8 +105,9 @@ def _rechunk(ids: pa.Array, blocks: Iterator[dict[str, np.ndarray]], chunk_rows:
         yield _to_frame(_take_rows(pending, pending_rows)[0], ids)
 
 
-def simulate_blocks(config: SimConfig, customers: Customers = None, *, endless: bool = False,
-                    workers: int = 1) -> tuple[pa.Array, Iterator[dict[str, np.ndarray]]]:
+def simulate_blocks(
+    config: SimConfig, customers: Customers = None, *, endless: bool = False, workers: int = 1
+) -> tuple[pa.Array, Iterator[dict[str, np.ndarray]]]:
     """The engine's own output: the customer ids, and time-ordered blocks of column arrays.
 
     The fastest way to a file (no DataFrame in between); see
@@ -122,5 +138,12 @@ def _take_rows(parts: list[dict[str, np.ndarray]], rows: int) -> tuple[dict[str,
 def _to_frame(columns: dict[str, np.ndarray], ids: pa.Array) -> pd.DataFrame:
     if not len(columns["ts"]):
         return empty_frame()
-    return build_frame(columns["ts"], columns["event"], columns["customer"], ids,
-                       columns["x"], columns["y"], columns["visit"])
+    return build_frame(
+        columns["ts"],
+        columns["event"],
+        columns["customer"],
+        ids,
+        columns["x"],
+        columns["y"],
+        columns["visit"],
+    )

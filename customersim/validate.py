@@ -71,19 +71,27 @@ class _Collector:
         self.counts[rule] = self.counts.get(rule, 0) + int(rows.size)
         keep = slice(0, MAX_MESSAGES_PER_RULE)
         texts = messages(rows[keep]) if callable(messages) else [messages] * len(rows[keep])
-        self.parts.append(pd.DataFrame({"row": rows[keep].astype(np.int64), "rule": rule,
-                                        "message": list(texts)}))
+        self.parts.append(
+            pd.DataFrame({"row": rows[keep].astype(np.int64), "rule": rule, "message": list(texts)})
+        )
 
     def frame(self) -> pd.DataFrame:
         if not self.parts:
-            return pd.DataFrame({"row": pd.Series([], dtype="int64"), "rule": pd.Series([], dtype="str"),
-                                 "message": pd.Series([], dtype="str")})
-        return pd.concat(self.parts, ignore_index=True).sort_values(["row", "rule"], kind="stable",
-                                                                    ignore_index=True)
+            return pd.DataFrame(
+                {
+                    "row": pd.Series([], dtype="int64"),
+                    "rule": pd.Series([], dtype="str"),
+                    "message": pd.Series([], dtype="str"),
+                }
+            )
+        return pd.concat(self.parts, ignore_index=True).sort_values(
+            ["row", "rule"], kind="stable", ignore_index=True
+        )
 
 
-def validate_events(frame: pd.DataFrame, config: SimConfig | None = None, *,
-                    check_occupancy: bool = True) -> ValidationReport:
+def validate_events(
+    frame: pd.DataFrame, config: SimConfig | None = None, *, check_occupancy: bool = True
+) -> ValidationReport:
     """Check an events frame against the contract and the journey rules.
 
     Args:
@@ -110,8 +118,11 @@ def validate_events(frame: pd.DataFrame, config: SimConfig | None = None, *,
     ys = _integers(frame["y"], "y", found)
     event = frame["event"].astype("object")
     known = event.isin(EVENT_TYPES).to_numpy()
-    found.add("event", np.flatnonzero(~known),
-              lambda r: [f"event {event.iloc[i]!r} is not one of {', '.join(EVENT_TYPES)}" for i in r])
+    found.add(
+        "event",
+        np.flatnonzero(~known),
+        lambda r: [f"event {event.iloc[i]!r} is not one of {', '.join(EVENT_TYPES)}" for i in r],
+    )
     ids = frame["customer_id"]
     blank = (ids.isna() | (ids.astype("str").str.strip() == "")).to_numpy()
     found.add("customer_id", np.flatnonzero(blank), "customer_id is missing or blank")
@@ -119,16 +130,26 @@ def validate_events(frame: pd.DataFrame, config: SimConfig | None = None, *,
         return ValidationReport(found.frame(), rows, counts=found.counts)
 
     code = event_codes(frame)  # every name is known by now
-    found.add("order", np.flatnonzero(np.diff(ts) < 0) + 1,
-              lambda r: [f"ts {ts[i]} is earlier than the row before ({ts[i - 1]})" for i in r])
+    found.add(
+        "order",
+        np.flatnonzero(np.diff(ts) < 0) + 1,
+        lambda r: [f"ts {ts[i]} is earlier than the row before ({ts[i - 1]})" for i in r],
+    )
     outside = (xs < 0) | (xs >= grid.width) | (ys < 0) | (ys >= grid.height)
-    found.add("grid", np.flatnonzero(outside),
-              lambda r: [f"cell ({xs[i]}, {ys[i]}) is outside the {grid.width} x {grid.height} grid" for i in r])
+    found.add(
+        "grid",
+        np.flatnonzero(outside),
+        lambda r: [f"cell ({xs[i]}, {ys[i]}) is outside the {grid.width} x {grid.height} grid" for i in r],
+    )
     door_x, door_y = grid.door
     at_door = (xs == door_x) & (ys == door_y)
-    found.add("door", np.flatnonzero((code != 1) & ~at_door),
-              lambda r: [f"{EVENT_TYPES[code[i]]} at ({xs[i]}, {ys[i]}), not at the door ({door_x}, {door_y})"
-                         for i in r])
+    found.add(
+        "door",
+        np.flatnonzero((code != 1) & ~at_door),
+        lambda r: [
+            f"{EVENT_TYPES[code[i]]} at ({xs[i]}, {ys[i]}), not at the door ({door_x}, {door_y})" for i in r
+        ],
+    )
 
     # Each customer's events in time order, with the event before it (same customer).
     customer = pd.factorize(ids.astype("str"), sort=False)[0]
@@ -145,19 +166,33 @@ def validate_events(frame: pd.DataFrame, config: SimConfig | None = None, *,
     def where(mask):
         return cur[mask]
 
-    found.add("journey", where((c_code == 0) & has_prev & (p_code != 2)),
-              lambda r: [f"customer {ident[i]} enters while already inside" for i in r])
-    found.add("journey", where((c_code != 0) & has_prev & (p_code == 2)),
-              lambda r: [f"customer {ident[i]} {EVENT_TYPES[code[i]]}s after leaving, without entering" for i in r])
+    found.add(
+        "journey",
+        where((c_code == 0) & has_prev & (p_code != 2)),
+        lambda r: [f"customer {ident[i]} enters while already inside" for i in r],
+    )
+    found.add(
+        "journey",
+        where((c_code != 0) & has_prev & (p_code == 2)),
+        lambda r: [f"customer {ident[i]} {EVENT_TYPES[code[i]]}s after leaving, without entering" for i in r],
+    )
     inside_before = has_prev & (p_code != 2)
     dx = np.abs(xs[cur] - np.where(has_prev, xs[prev], 0))
     dy = np.abs(ys[cur] - np.where(has_prev, ys[prev], 0))
     step_ok = (np.maximum(dx, dy) == 1) if grid.neighbourhood == 8 else (dx + dy == 1)
-    found.add("step", where((c_code == 1) & inside_before & ~step_ok),
-              lambda r: [f"customer {ident[i]} moves to ({xs[i]}, {ys[i]}), not a neighbouring cell of "
-                         f"the previous one" for i in r])
-    found.add("step", where((c_code == 2) & inside_before & ((dx != 0) | (dy != 0))),
-              lambda r: [f"customer {ident[i]} exits without having walked back to the door" for i in r])
+    found.add(
+        "step",
+        where((c_code == 1) & inside_before & ~step_ok),
+        lambda r: [
+            f"customer {ident[i]} moves to ({xs[i]}, {ys[i]}), not a neighbouring cell of the previous one"
+            for i in r
+        ],
+    )
+    found.add(
+        "step",
+        where((c_code == 2) & inside_before & ((dx != 0) | (dy != 0))),
+        lambda r: [f"customer {ident[i]} exits without having walked back to the door" for i in r],
+    )
 
     # A story that starts without an enter must have begun before the window opened.
     untold = cur[(c_code != 0) & ~has_prev]
@@ -165,9 +200,15 @@ def validate_events(frame: pd.DataFrame, config: SimConfig | None = None, *,
         from customersim.engine import MAX_VISIT_FACTOR
 
         latest = int(config.start) + MAX_VISIT_FACTOR * config.mean_visit_seconds
-        found.add("journey", untold[ts[untold] > latest],
-                  lambda r: [f"customer {ident[i]} is inside without having entered (first seen at ts "
-                             f"{ts[i]}, more than a longest visit after the start)" for i in r])
+        found.add(
+            "journey",
+            untold[ts[untold] > latest],
+            lambda r: [
+                f"customer {ident[i]} is inside without having entered (first seen at ts "
+                f"{ts[i]}, more than a longest visit after the start)"
+                for i in r
+            ],
+        )
     if "visit" in frame.columns:
         visit = frame["visit"].to_numpy()
         owner = pd.Series(customer).groupby(visit).nunique()
@@ -178,8 +219,11 @@ def validate_events(frame: pd.DataFrame, config: SimConfig | None = None, *,
         entered = visit[code == 0]
         if entered.size:
             first_entered = int(entered.min())
-            found.add("journey", untold[visit[untold] > first_entered],
-                      lambda r: [f"visit {visit[i]} of customer {ident[i]} has no enter" for i in r])
+            found.add(
+                "journey",
+                untold[visit[untold] > first_entered],
+                lambda r: [f"visit {visit[i]} of customer {ident[i]} has no enter" for i in r],
+            )
 
     report = ValidationReport(found.frame(), rows, counts=found.counts)
     if config is not None and check_occupancy and rows:
@@ -196,8 +240,9 @@ def _integers(column: pd.Series, name: str, found: _Collector) -> np.ndarray:
     return values.fillna(0).to_numpy().astype(np.int64)
 
 
-def _check_occupancy(report: ValidationReport, found: _Collector, frame: pd.DataFrame,
-                     config: SimConfig) -> None:
+def _check_occupancy(
+    report: ValidationReport, found: _Collector, frame: pd.DataFrame, config: SimConfig
+) -> None:
     from customersim.metrics import mean_occupancy
 
     start, end = int(config.start), config.end
@@ -206,9 +251,12 @@ def _check_occupancy(report: ValidationReport, found: _Collector, frame: pd.Data
     error = occupancy_standard_error(config)
     deviation = report.mean_inside - report.target_inside
     if abs(deviation) > OCCUPANCY_SIGMAS * error:
-        found.add("occupancy", np.array([-1]),
-                  f"time-average inside is {report.mean_inside:.3f}, target {report.target_inside:g}: "
-                  f"{deviation / error:+.1f} standard errors off")
+        found.add(
+            "occupancy",
+            np.array([-1]),
+            f"time-average inside is {report.mean_inside:.3f}, target {report.target_inside:g}: "
+            f"{deviation / error:+.1f} standard errors off",
+        )
 
 
 def occupancy_standard_error(config: SimConfig) -> float:

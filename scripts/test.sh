@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install what the tests need (mosquitto, Chromium) when missing, set up .venv, run the tests.
+# Install what the tests need (mosquitto, Chromium) when missing, set up .venv, lint, run the tests.
 # Extra arguments go to pytest, e.g. scripts/test.sh -k engine
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,5 +20,9 @@ fi
 scripts/setup-venv.sh dev
 # The notebooks run in a kernel of this venv's interpreter.
 .venv/bin/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+
+# Lint and format first: a style slip fails fast, before the slow tests.
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
 
 exec .venv/bin/python -m pytest "$@"

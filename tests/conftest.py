@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-
 from helpers.mqtt_broker import Mosquitto
 
 

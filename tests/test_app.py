@@ -15,24 +15,50 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.app_figures import chart, trace
+from helpers.mqtt_broker import PASSWORD, USERNAME, Collector, free_port, publish_sentinel
 from streamlit.testing.v1 import AppTest
 
-from helpers.app_figures import chart, trace
 from customersim import SimConfig, simulate
 from customersim.app.live import running_publishers
-from customersim.metrics import dwell_seconds_per_cell, visits_per_cell
-from customersim.files import read_events
 from customersim.app.support import events_file_bytes
-from helpers.mqtt_broker import PASSWORD, USERNAME, Collector, free_port, publish_sentinel
+from customersim.files import read_events
+from customersim.metrics import dwell_seconds_per_cell, visits_per_cell
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-SETTINGS_VARIABLES = ("STORE_WIDTH", "STORE_HEIGHT", "CUSTOMERS_AVERAGE_IN_STORE", "CUSTOMERS_LIST_FILE",
-                      "MEAN_VISIT_MINUTES", "DWELL_MEAN_SECONDS", "DWELL_SPREAD", "PACE_SPREAD",
-                      "WALK_SECONDS_PER_CELL", "DOOR", "NEIGHBOURHOOD", "SIM_START", "SIM_HOURS", "SIM_SEED",
-                      "ARRIVAL_PROFILE", "MQTT_HOST", "MQTT_PORT", "MQTT_NAME", "ENTER_TOPIC", "MOVE_TOPIC",
-                      "EXIT_TOPIC", "TESTING_MOCK_MQTT", "MQTT_USERNAME", "MQTT_PASSWORD", "MQTT_QOS",
-                      "MQTT_BROKER_CERT_FILE", "MQTT_CLIENT_CERT_FILE", "MQTT_CLIENT_KEY_FILE",
-                      "MQTT_TLS_INSECURE", "MQTT_PROTOCOL", "MQTT_TRANSPORT")
+SETTINGS_VARIABLES = (
+    "STORE_WIDTH",
+    "STORE_HEIGHT",
+    "CUSTOMERS_AVERAGE_IN_STORE",
+    "CUSTOMERS_LIST_FILE",
+    "MEAN_VISIT_MINUTES",
+    "DWELL_MEAN_SECONDS",
+    "DWELL_SPREAD",
+    "PACE_SPREAD",
+    "WALK_SECONDS_PER_CELL",
+    "DOOR",
+    "NEIGHBOURHOOD",
+    "SIM_START",
+    "SIM_HOURS",
+    "SIM_SEED",
+    "ARRIVAL_PROFILE",
+    "MQTT_HOST",
+    "MQTT_PORT",
+    "MQTT_NAME",
+    "ENTER_TOPIC",
+    "MOVE_TOPIC",
+    "EXIT_TOPIC",
+    "TESTING_MOCK_MQTT",
+    "MQTT_USERNAME",
+    "MQTT_PASSWORD",
+    "MQTT_QOS",
+    "MQTT_BROKER_CERT_FILE",
+    "MQTT_CLIENT_CERT_FILE",
+    "MQTT_CLIENT_KEY_FILE",
+    "MQTT_TLS_INSECURE",
+    "MQTT_PROTOCOL",
+    "MQTT_TRANSPORT",
+)
 
 
 @pytest.fixture
@@ -73,8 +99,9 @@ def wait_until(at: AppTest, condition, timeout: float = 20.0, what: str = "condi
         if condition(at):
             return
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; page says {status_text(at)!r}, "
-                                 f"errors {errors(at)}")
+            raise AssertionError(
+                f"timed out waiting for {what}; page says {status_text(at)!r}, errors {errors(at)}"
+            )
         time.sleep(0.1)  # poll interval of a condition wait with a deadline
 
 
@@ -84,6 +111,7 @@ def status_text(at: AppTest) -> str:
 
 
 # ------------------------------------------------------------------------------ Tune and See
+
 
 def test_default_page_draws_a_day_of_the_default_store(env) -> None:
     at = page()
@@ -131,12 +159,15 @@ def test_a_changed_setting_redraws_the_heatmap_fast(env) -> None:
     assert redraw < 2.0 and cached < 1.0
 
 
-@pytest.mark.parametrize(("widget", "key", "value", "words"), [
-    ("number_input", "door_x", 6, "door (DOOR) = '6,0' is not allowed"),
-    ("text_input", "start", "yesterday", "start (SIM_START) = 'yesterday' is not allowed"),
-    ("number_input", "hours", 50000.0, "hours (SIM_HOURS) = 50000"),
-    ("number_input", "average", 900.0, "needs at least"),
-])
+@pytest.mark.parametrize(
+    ("widget", "key", "value", "words"),
+    [
+        ("number_input", "door_x", 6, "door (DOOR) = '6,0' is not allowed"),
+        ("text_input", "start", "yesterday", "start (SIM_START) = 'yesterday' is not allowed"),
+        ("number_input", "hours", 50000.0, "hours (SIM_HOURS) = 50000"),
+        ("number_input", "average", 900.0, "needs at least"),
+    ],
+)
 def test_bad_settings_show_a_message_naming_the_setting(env, widget, key, value, words) -> None:
     at = page()
     getattr(at, widget)(key=key).set_value(value)
@@ -175,23 +206,33 @@ def test_shop_day_preset_shapes_the_arrivals(env) -> None:
 def test_uploaded_customer_list_is_used(env) -> None:
     at = page()
     ids = [f"C{n:03d}" for n in range(60)]
-    at.file_uploader(key="customers").upload("mine.csv", ("customer_id,name\n" + "\n".join(
-        f"{i},Someone" for i in ids) + "\n").encode(), "text/csv")
+    at.file_uploader(key="customers").upload(
+        "mine.csv",
+        ("customer_id,name\n" + "\n".join(f"{i},Someone" for i in ids) + "\n").encode(),
+        "text/csv",
+    )
     run(at)
     assert errors(at) == []
     assert any("uploaded list mine.csv" in c.value for c in at.caption)
-    events = next(d.value for d in at.dataframe if {"ts", "customer_id"} <= set(d.value.columns)
-                  and len(d.value) > 100)
+    events = next(
+        d.value for d in at.dataframe if {"ts", "customer_id"} <= set(d.value.columns) and len(d.value) > 100
+    )
     assert set(events["customer_id"]) <= set(ids)
 
 
-@pytest.mark.parametrize(("content", "words"), [
-    (b"customer_id,name\n1,a\n2,b\n1,c\n", "bad.csv, line 4, column customer_id: duplicate id '1'"),
-    (b"id,name\n1,a\n", "bad.csv, line 1: no customer_id column"),
-    (b"customer_id,name\n1,a\n2\n", "bad.csv, line 3: 1 fields where the header has 2"),
-    (b"customer_id\n" + "\n".join(str(n) for n in range(1, 6)).encode() + b"\n", "the customer list has 5"),
-    (b"customer_id\n1\n\xff\xfe\n", "bad.csv, line 3: not UTF-8"),
-])
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"customer_id,name\n1,a\n2,b\n1,c\n", "bad.csv, line 4, column customer_id: duplicate id '1'"),
+        (b"id,name\n1,a\n", "bad.csv, line 1: no customer_id column"),
+        (b"customer_id,name\n1,a\n2\n", "bad.csv, line 3: 1 fields where the header has 2"),
+        (
+            b"customer_id\n" + "\n".join(str(n) for n in range(1, 6)).encode() + b"\n",
+            "the customer list has 5",
+        ),
+        (b"customer_id\n1\n\xff\xfe\n", "bad.csv, line 3: not UTF-8"),
+    ],
+)
 def test_a_bad_upload_names_the_line_and_column(env, content, words) -> None:
     at = page()
     at.file_uploader(key="customers").upload("bad.csv", content, "text/csv")
@@ -222,11 +263,16 @@ def test_downloads_hold_the_events(env, tmp_path: Path) -> None:
         path = tmp_path / f"events.{kind}"
         path.write_bytes(events_file_bytes(frame, kind))
         back = read_events(path)
-        pd.testing.assert_frame_equal(back.reset_index(drop=True), frame.reset_index(drop=True),
-                                      check_dtype=False, check_categorical=False)
+        pd.testing.assert_frame_equal(
+            back.reset_index(drop=True),
+            frame.reset_index(drop=True),
+            check_dtype=False,
+            check_categorical=False,
+        )
 
 
 # ----------------------------------------------------------------------------------- Publish
+
 
 def contract(topic: str, payload: bytes, topics: dict[str, str]) -> dict:
     """Check one payload against the MQTT contract; returns it decoded."""
@@ -256,7 +302,7 @@ def test_start_and_stop_twice_keeps_one_publisher_and_no_duplicates(broker_env, 
         at = page()
         at.select_slider(key="speed").set_value("1000")
         run(at)
-        for attempt in range(2):
+        for _attempt in range(2):
             first = collector.count()
             at.button(key="start_publishing").click()
             run(at)
@@ -276,8 +322,10 @@ def test_start_and_stop_twice_keeps_one_publisher_and_no_duplicates(broker_env, 
             received = collector.wait_for(before_marker + 1)
             assert received[before_marker][1] == marker
             # Nothing after the marker (QoS 1 from one broker keeps each sender's order).
-            assert publish_sentinel(mosquitto.ports["plain"], topics["enter"]) == \
-                collector.wait_for(before_marker + 2)[before_marker + 1][1], "events kept arriving after Stop"
+            assert (
+                publish_sentinel(mosquitto.ports["plain"], topics["enter"])
+                == collector.wait_for(before_marker + 2)[before_marker + 1][1]
+            ), "events kept arriving after Stop"
             received = received[: before_marker + 1]
             run_messages = received[first:-1]
             assert len(run_messages) >= 20
@@ -295,8 +343,11 @@ def test_feed_shows_what_a_subscriber_receives(broker_env, mosquitto) -> None:
     at.button(key="start_publishing").click()
     run(at)
     frame = simulate(SimConfig(hours=2))
-    wait_until(at, lambda a: any(f"{len(frame):,} so far" in c.value for c in a.caption),
-               what="the subscriber to receive every message")
+    wait_until(
+        at,
+        lambda a: any(f"{len(frame):,} so far" in c.value for c in a.caption),
+        what="the subscriber to receive every message",
+    )
     assert "**finished**" in status_text(at)
     assert metric(at, "Published") == f"{len(frame):,}" == metric(at, "Acknowledged")
     feed = next(d.value for d in at.dataframe if "payload" in d.value.columns)
@@ -316,7 +367,12 @@ def test_send_one_event(broker_env, mosquitto) -> None:
         at.form_submit_button[0].click()
         run(at)
         topic, payload = collector.wait_for(1)[0]
-        assert topic == broker_env["move"] and json.loads(payload) == {"id": "997", "ts": 192326400, "x": 2, "y": 3}
+        assert topic == broker_env["move"] and json.loads(payload) == {
+            "id": "997",
+            "ts": 192326400,
+            "x": 2,
+            "y": 3,
+        }
         assert any('{"id":"997","ts":192326400,"x":2,"y":3}' in s.value for s in at.success)
     finally:
         collector.close()
@@ -334,8 +390,11 @@ def test_wrong_password_is_a_message_and_never_shown(env, mosquitto) -> None:
     run(at)
     wait_until(at, lambda a: "**failed**" in status_text(a), what="the failure")
     assert "check MQTT_USERNAME / MQTT_PASSWORD" in status_text(at)
-    shown = [str(e.value) for kind in (at.error, at.success, at.info, at.warning, at.caption, at.markdown)
-             for e in kind]
+    shown = [
+        str(e.value)
+        for kind in (at.error, at.success, at.info, at.warning, at.caption, at.markdown)
+        for e in kind
+    ]
     assert not any(wrong in text for text in shown)
     assert at.text_input(key="password").proto.type == at.text_input(key="password").proto.PASSWORD
 
@@ -400,8 +459,11 @@ def test_endless_publishing_runs_until_stop(env) -> None:
     run(at)
     at.button(key="start_publishing").click()
     run(at)
-    wait_until(at, lambda a: float(metric(a, "Published").replace(",", "")) > 20_000,
-               what="more messages than the one-day window holds")
+    wait_until(
+        at,
+        lambda a: float(metric(a, "Published").replace(",", "")) > 20_000,
+        what="more messages than the one-day window holds",
+    )
     assert "**publishing**" in status_text(at)
     at.button(key="stop_publishing").click()
     run(at)
@@ -409,6 +471,7 @@ def test_endless_publishing_runs_until_stop(env) -> None:
 
 
 # --------------------------------------------------------------- the page's plain helpers
+
 
 def test_profile_table_round_trip_and_messages() -> None:
     from customersim.app.support import profile_from_table, profile_table

@@ -16,7 +16,6 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-
 from helpers.app_server import ROOT, AppServer, clean_environment, launch_chromium
 from helpers.mqtt_broker import Collector, publish_sentinel
 
@@ -35,8 +34,13 @@ HEATMAP_SHAPE = """() => {
 
 @pytest.fixture
 def server(mosquitto, topics) -> Iterator[AppServer]:
-    env = clean_environment(MQTT_HOST="127.0.0.1", MQTT_PORT=str(mosquitto.ports["plain"]),
-                            ENTER_TOPIC=topics["enter"], MOVE_TOPIC=topics["move"], EXIT_TOPIC=topics["exit"])
+    env = clean_environment(
+        MQTT_HOST="127.0.0.1",
+        MQTT_PORT=str(mosquitto.ports["plain"]),
+        ENTER_TOPIC=topics["enter"],
+        MOVE_TOPIC=topics["move"],
+        EXIT_TOPIC=topics["exit"],
+    )
     app = AppServer(env, ARTIFACTS / "streamlit.log").start()
     yield app
     app.stop()
@@ -56,7 +60,10 @@ def test_browser_tune_see_publish_stop(server, mosquitto, topics) -> None:
         browser = launch_chromium(playwright)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1500})
-            page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+            page.on(
+                "console",
+                lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
+            )
             page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
             page.goto(server.url)
 
@@ -95,9 +102,12 @@ def test_browser_tune_see_publish_stop(server, mosquitto, topics) -> None:
                     assert set(body) == ({"id", "ts", "x", "y"} if event == "move" else {"id", "ts"})
                     if event == "move":
                         assert 0 <= body["x"] < 8 and 0 <= body["y"] < 10  # the store as tuned
-                expect(page.get_by_text(re.compile(r"publishing to 127\.0\.0\.1"))).to_be_visible(timeout=15_000)
-                expect(page.get_by_text("received by a subscriber on the same broker", exact=False)).to_be_visible(
-                    timeout=15_000)
+                expect(page.get_by_text(re.compile(r"publishing to 127\.0\.0\.1"))).to_be_visible(
+                    timeout=15_000
+                )
+                expect(
+                    page.get_by_text("received by a subscriber on the same broker", exact=False)
+                ).to_be_visible(timeout=15_000)
                 expect(start).to_be_disabled()
                 if run == 0:
                     page.screenshot(path=str(ARTIFACTS / "app-publishing.png"))

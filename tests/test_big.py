@@ -16,9 +16,26 @@ print(json.dumps({"status": status, "peak": resource.getrusage(resource.RUSAGE_S
 
 def _generate(tmp_path, hours):
     out = tmp_path / f"{hours}.parquet"
-    result = subprocess.run([sys.executable, "-c", MEASURE, "generate", "--hours", str(hours),
-                             "--average-inside", "50", "--seed", "1", "--out", str(out), "--quiet"],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            MEASURE,
+            "generate",
+            "--hours",
+            str(hours),
+            "--average-inside",
+            "50",
+            "--seed",
+            "1",
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     measured = json.loads(result.stdout.strip().splitlines()[-1])
     assert measured["status"] == 0
     return measured["peak"], pq.ParquetFile(out).metadata.num_rows

@@ -11,8 +11,9 @@ from customersim.cli import main
 WEEK = ["--hours", "168", "--seed", "11", "--start", "2026-01-05T00:00:00Z"]
 
 
-@pytest.mark.parametrize("store", [[], ["--width", "20", "--height", "15", "--average-inside", "25"]],
-                         ids=["default", "20x15-25"])
+@pytest.mark.parametrize(
+    "store", [[], ["--width", "20", "--height", "15", "--average-inside", "25"]], ids=["default", "20x15-25"]
+)
 def test_week_through_the_cli_meets_the_target_and_validates(tmp_path, capsys, store):
     out = tmp_path / "week.csv"
     assert main(["generate", *WEEK, *store, "--out", str(out)], environ={}) == 0
@@ -25,8 +26,11 @@ def test_week_through_the_cli_meets_the_target_and_validates(tmp_path, capsys, s
 
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
     paths = [tmp_path / name for name in ("a.csv", "b.csv", "c.csv")]
-    for path, seed in zip(paths, ("11", "11", "12")):
-        assert main(["generate", "--hours", "48", "--seed", seed, "--out", str(path), "--quiet"], environ={}) == 0
+    for path, seed in zip(paths, ("11", "11", "12"), strict=True):
+        assert (
+            main(["generate", "--hours", "48", "--seed", seed, "--out", str(path), "--quiet"], environ={})
+            == 0
+        )
     assert paths[0].read_bytes() == paths[1].read_bytes()
     assert paths[0].read_bytes() != paths[2].read_bytes()
 
@@ -52,7 +56,10 @@ def test_unknown_output_type_and_broken_customer_list(tmp_path, capsys):
     assert ".csv or .parquet" in capsys.readouterr().err
     broken = tmp_path / "customers.csv"
     broken.write_text("customer_id,name\n1,Ada\n1,Ben\n")
-    assert main(["generate", "--out", str(tmp_path / "x.csv")], environ={"CUSTOMERS_LIST_FILE": str(broken)}) == 1
+    assert (
+        main(["generate", "--out", str(tmp_path / "x.csv")], environ={"CUSTOMERS_LIST_FILE": str(broken)})
+        == 1
+    )
     assert "line 3, column customer_id: duplicate id '1'" in capsys.readouterr().err
     assert not (tmp_path / "x.csv").exists()
 
@@ -77,7 +84,11 @@ def test_validate_missing_file(tmp_path, capsys):
 
 
 def test_python_dash_m_runs_the_cli(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "customersim", "generate", "--hours", "1",
-                             "--out", str(tmp_path / "e.csv")], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "customersim", "generate", "--hours", "1", "--out", str(tmp_path / "e.csv")],
+        capture_output=True,
+        check=False,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("wrote ")

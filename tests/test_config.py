@@ -14,28 +14,40 @@ def test_defaults_match_the_old_service():
 
 
 def test_issue_example_builds():
-    config = SimConfig(width=6, height=10, customers_average_in_store=6, hours=24,
-                       start="2026-01-05T00:00:00Z", seed=1)
+    config = SimConfig(
+        width=6, height=10, customers_average_in_store=6, hours=24, start="2026-01-05T00:00:00Z", seed=1
+    )
     assert config.start == 1767571200
     assert config.end == 1767571200 + 24 * 3600
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("2026-01-05T00:00:00Z", 1767571200),
-    ("2026-01-05T01:00:00+01:00", 1767571200),
-    ("2026-01-05T00:00:00", 1767571200),
-    ("1767571200", 1767571200),
-    (1767571200, 1767571200),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2026-01-05T00:00:00Z", 1767571200),
+        ("2026-01-05T01:00:00+01:00", 1767571200),
+        ("2026-01-05T00:00:00", 1767571200),
+        ("1767571200", 1767571200),
+        (1767571200, 1767571200),
+    ],
+)
 def test_start_accepts_iso_and_epoch(text, expected):
     assert parse_start(text) == expected
     assert format_start(expected) == "2026-01-05T00:00:00Z"
 
 
 def test_from_env_reads_old_and_new_variables():
-    env = {"STORE_WIDTH": "20", "STORE_HEIGHT": "15", "CUSTOMERS_AVERAGE_IN_STORE": "25",
-           "CUSTOMERS_LIST_FILE": "list.csv", "SIM_SEED": "7", "DOOR": "3,0", "NEIGHBOURHOOD": "4",
-           "SIM_START": "2026-02-01T00:00:00Z", "ARRIVAL_PROFILE": ",".join(["1"] * 12 + ["3"] * 12)}
+    env = {
+        "STORE_WIDTH": "20",
+        "STORE_HEIGHT": "15",
+        "CUSTOMERS_AVERAGE_IN_STORE": "25",
+        "CUSTOMERS_LIST_FILE": "list.csv",
+        "SIM_SEED": "7",
+        "DOOR": "3,0",
+        "NEIGHBOURHOOD": "4",
+        "SIM_START": "2026-02-01T00:00:00Z",
+        "ARRIVAL_PROFILE": ",".join(["1"] * 12 + ["3"] * 12),
+    }
     config = SimConfig.from_env(env)
     assert (config.width, config.height, config.customers_average_in_store) == (20, 15, 25.0)
     assert config.customers_file == "list.csv" and config.seed == 7
@@ -53,21 +65,24 @@ def test_to_env_round_trips():
     assert SimConfig.from_env(config.to_env()) == config
 
 
-@pytest.mark.parametrize("field, value, env, allowed", [
-    ("width", 0, "STORE_WIDTH", "whole number from 1"),
-    ("width", "six", "STORE_WIDTH", "whole number from 1"),
-    ("height", 2.5, "STORE_HEIGHT", "whole number"),
-    ("customers_average_in_store", 0, "CUSTOMERS_AVERAGE_IN_STORE", "above 0"),
-    ("customers_average_in_store", float("nan"), "CUSTOMERS_AVERAGE_IN_STORE", "above 0"),
-    ("neighbourhood", 6, "NEIGHBOURHOOD", "4 or 8"),
-    ("start", "next tuesday", "SIM_START", "ISO 8601"),
-    ("hours", -1, "SIM_HOURS", "above 0"),
-    ("seed", -3, "SIM_SEED", ">= 0"),
-    ("arrival_profile", (1.0,) * 23, "ARRIVAL_PROFILE", "24 comma-separated"),
-    ("arrival_profile", (0.0,) * 24, "ARRIVAL_PROFILE", "not all 0"),
-    ("door", "1", "DOOR", "x,y"),
-    ("dwell_spread", 0, "DWELL_SPREAD", "0.05 to 3"),
-])
+@pytest.mark.parametrize(
+    "field, value, env, allowed",
+    [
+        ("width", 0, "STORE_WIDTH", "whole number from 1"),
+        ("width", "six", "STORE_WIDTH", "whole number from 1"),
+        ("height", 2.5, "STORE_HEIGHT", "whole number"),
+        ("customers_average_in_store", 0, "CUSTOMERS_AVERAGE_IN_STORE", "above 0"),
+        ("customers_average_in_store", float("nan"), "CUSTOMERS_AVERAGE_IN_STORE", "above 0"),
+        ("neighbourhood", 6, "NEIGHBOURHOOD", "4 or 8"),
+        ("start", "next tuesday", "SIM_START", "ISO 8601"),
+        ("hours", -1, "SIM_HOURS", "above 0"),
+        ("seed", -3, "SIM_SEED", ">= 0"),
+        ("arrival_profile", (1.0,) * 23, "ARRIVAL_PROFILE", "24 comma-separated"),
+        ("arrival_profile", (0.0,) * 24, "ARRIVAL_PROFILE", "not all 0"),
+        ("door", "1", "DOOR", "x,y"),
+        ("dwell_spread", 0, "DWELL_SPREAD", "0.05 to 3"),
+    ],
+)
 def test_bad_values_name_setting_variable_value_and_allowed(field, value, env, allowed):
     with pytest.raises(ConfigError) as caught:
         SimConfig(**{field: value})

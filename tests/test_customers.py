@@ -4,8 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from customersim.customers import (CUSTOMER_COLUMNS, CustomerListError, load_customers,
-                                   synthetic_customers)
+from customersim.customers import CUSTOMER_COLUMNS, CustomerListError, load_customers, synthetic_customers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,14 +30,20 @@ def test_only_customer_id_is_required_and_other_columns_are_kept(tmp_path):
     assert frame["customer_id"].tolist() == ["007", "8"]
 
 
-@pytest.mark.parametrize("content, where", [
-    ("", "the file is empty"),
-    ("name,age\nAda,3\n", "line 1: no customer_id column"),
-    ("customer_id,name\n", "header but no customers"),
-    ("customer_id,name\n1,Ada\n ,Ben\n", "line 3, column customer_id: blank id"),
-    ("customer_id,name\n1,Ada\n2,Ben\n1,Cy\n", "line 4, column customer_id: duplicate id '1' (first on line 2)"),
-    ("customer_id,name\n1,Ada\n2\n", "line 3: 1 fields where the header has 2"),
-])
+@pytest.mark.parametrize(
+    "content, where",
+    [
+        ("", "the file is empty"),
+        ("name,age\nAda,3\n", "line 1: no customer_id column"),
+        ("customer_id,name\n", "header but no customers"),
+        ("customer_id,name\n1,Ada\n ,Ben\n", "line 3, column customer_id: blank id"),
+        (
+            "customer_id,name\n1,Ada\n2,Ben\n1,Cy\n",
+            "line 4, column customer_id: duplicate id '1' (first on line 2)",
+        ),
+        ("customer_id,name\n1,Ada\n2\n", "line 3: 1 fields where the header has 2"),
+    ],
+)
 def test_broken_lists_name_file_line_and_column(tmp_path, content, where):
     path = tmp_path / "broken.csv"
     path.write_text(content)
@@ -49,7 +54,7 @@ def test_broken_lists_name_file_line_and_column(tmp_path, content, where):
 
 
 def test_missing_file_names_the_setting(tmp_path):
-    with pytest.raises(CustomerListError, match="not found.*CUSTOMERS_LIST_FILE"):
+    with pytest.raises(CustomerListError, match=r"not found.*CUSTOMERS_LIST_FILE"):
         load_customers(tmp_path / "nope.csv")
 
 

@@ -21,8 +21,14 @@ TARGETS = [0.5, 6, 50]
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("seed", [1, 2])
 def test_journey_rules_hold(width, height, target, seed):
-    config = SimConfig(width=width, height=height, customers_average_in_store=target,
-                       hours=24, seed=seed, door=(width // 2, 0))
+    config = SimConfig(
+        width=width,
+        height=height,
+        customers_average_in_store=target,
+        hours=24,
+        seed=seed,
+        door=(width // 2, 0),
+    )
     frame = simulate(config)
     report = validate_events(frame, config)
     assert report.ok, report.violations.head(10).to_string()
@@ -58,10 +64,14 @@ def test_frame_dtypes_and_order():
     assert (np.lexsort((key[:, 1], key[:, 0])) == np.arange(len(frame))).all()
 
 
-@pytest.mark.parametrize("config", [
-    SimConfig(hours=WEEK, seed=11),
-    SimConfig(width=20, height=15, customers_average_in_store=25, hours=WEEK, seed=11),
-], ids=["default", "20x15-25"])
+@pytest.mark.parametrize(
+    "config",
+    [
+        SimConfig(hours=WEEK, seed=11),
+        SimConfig(width=20, height=15, customers_average_in_store=25, hours=WEEK, seed=11),
+    ],
+    ids=["default", "20x15-25"],
+)
 def test_week_occupancy_within_five_percent(config):
     frame = simulate(config)
     mean = mean_occupancy(frame, config.start, config.end)
@@ -72,8 +82,9 @@ def test_week_occupancy_within_five_percent(config):
 def test_occupancy_matches_littles_law_within_sampling_error(target):
     """Over many independent weeks the average inside is unbiased and its spread as predicted."""
     config = SimConfig(customers_average_in_store=target, hours=WEEK)
-    means = np.array([mean_occupancy(simulate(config.replace(seed=s)), config.start, config.end)
-                      for s in range(12)])
+    means = np.array(
+        [mean_occupancy(simulate(config.replace(seed=s)), config.start, config.end) for s in range(12)]
+    )
     error = occupancy_standard_error(config)
     assert abs(means.mean() - target) < 4 * error / np.sqrt(len(means))
     assert 0.4 * error < means.std(ddof=1) < 2.0 * error
@@ -151,8 +162,9 @@ def test_chunks_concatenate_to_the_whole_frame(chunk_rows):
     whole = simulate(config)
     chunks = list(simulate_chunks(config, chunk_rows=chunk_rows))
     assert all(len(c) <= chunk_rows for c in chunks)
-    pd.testing.assert_frame_equal(pd.concat(chunks, ignore_index=True), whole, check_exact=True,
-                                  check_categorical=True)
+    pd.testing.assert_frame_equal(
+        pd.concat(chunks, ignore_index=True), whole, check_exact=True, check_categorical=True
+    )
 
 
 def test_journeys_cross_block_boundaries_seamlessly():
@@ -164,8 +176,10 @@ def test_journeys_cross_block_boundaries_seamlessly():
     frame = simulate(config)
     assert validate_events(frame, config).ok
     visits = visit_table(frame)
-    crossing = ((visits["first_ts"].to_numpy()[:, None] < boundaries)
-                & (visits["last_ts"].to_numpy()[:, None] >= boundaries)).sum()
+    crossing = (
+        (visits["first_ts"].to_numpy()[:, None] < boundaries)
+        & (visits["last_ts"].to_numpy()[:, None] >= boundaries)
+    ).sum()
     assert crossing > 100
 
 

@@ -5,10 +5,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from customersim import SimConfig, simulate, simulate_chunks
-from customersim.simulation import simulate_blocks
-from customersim import files
+from customersim import SimConfig, files, simulate, simulate_chunks
 from customersim.files import EventsWriter, read_events, table_from_columns, write_events
+from customersim.simulation import simulate_blocks
 
 CONFIG = SimConfig(customers_average_in_store=20, hours=36, seed=12)
 
@@ -57,8 +56,13 @@ def test_files_are_byte_identical_for_any_chunking_and_workers(tmp_path, suffix,
     whole = tmp_path / f"whole{suffix}"
     write_events(simulate(CONFIG), whole)
     reference = whole.read_bytes()
-    for name, kwargs in {"blocks": {}, "1000": {"chunk_rows": 1000}, "777": {"chunk_rows": 777},
-                         "workers2": {"workers": 2}, "workers3": {"workers": 3}}.items():
+    for name, kwargs in {
+        "blocks": {},
+        "1000": {"chunk_rows": 1000},
+        "777": {"chunk_rows": 777},
+        "workers2": {"workers": 2},
+        "workers3": {"workers": 3},
+    }.items():
         assert _write_chunked(tmp_path / f"{name}{suffix}", **kwargs) == reference, name
     if suffix == ".parquet":
         assert pq.ParquetFile(whole).metadata.num_row_groups > 3
@@ -97,7 +101,7 @@ def test_unknown_extension_is_refused(tmp_path):
 def test_broken_csv_is_reported_with_the_file(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("ts,event,customer_id,x,y\n1,enter,1,0,0\nnot-a-number,move,1,1,1\n")
-    with pytest.raises(ValueError, match="bad.csv"):
+    with pytest.raises(ValueError, match=r"bad\.csv"):
         read_events(path)
 
 
@@ -107,7 +111,7 @@ def test_worker_frames_equal_single_process():
 
 
 def test_ids_with_commas_and_quotes_are_quoted_in_csv(tmp_path):
-    ids = ['plain', 'with,comma', 'with "quote"'] + [f"c{i}" for i in range(30)]
+    ids = ["plain", "with,comma", 'with "quote"'] + [f"c{i}" for i in range(30)]
     config = SimConfig(hours=6, seed=2)
     frame = simulate(config, customers=ids)
     assert set(frame["customer_id"]) & {"with,comma", 'with "quote"'}

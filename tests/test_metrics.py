@@ -4,8 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from customersim import SimConfig, simulate
-from customersim import metrics
+from customersim import SimConfig, metrics, simulate
 from customersim.frame import normalize_frame
 
 
@@ -13,17 +12,19 @@ def _frame(rows):
     return normalize_frame(pd.DataFrame(rows, columns=["ts", "event", "customer_id", "x", "y"]))
 
 
-HAND_MADE = _frame([
-    (0, "move", "a", 1, 0),     # a was inside before the window
-    (10, "enter", "b", 0, 0),
-    (20, "move", "b", 1, 1),
-    (30, "move", "a", 0, 0),
-    (40, "exit", "a", 0, 0),
-    (50, "move", "b", 0, 0),
-    (60, "exit", "b", 0, 0),
-    (70, "enter", "a", 0, 0),   # a again, still inside at the end
-    (80, "move", "a", 1, 0),
-])
+HAND_MADE = _frame(
+    [
+        (0, "move", "a", 1, 0),  # a was inside before the window
+        (10, "enter", "b", 0, 0),
+        (20, "move", "b", 1, 1),
+        (30, "move", "a", 0, 0),
+        (40, "exit", "a", 0, 0),
+        (50, "move", "b", 0, 0),
+        (60, "exit", "b", 0, 0),
+        (70, "enter", "a", 0, 0),  # a again, still inside at the end
+        (80, "move", "a", 1, 0),
+    ]
+)
 
 
 def test_visit_table_knows_partial_visits():

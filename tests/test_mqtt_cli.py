@@ -11,27 +11,52 @@ import time
 from collections import Counter
 
 import pytest
+from helpers.mqtt_broker import Collector, free_port
 
 from customersim import SimConfig, simulate
 from customersim.cli import main
 from customersim.files import write_events
 from customersim.mqtt import encode_frame
-from helpers.mqtt_broker import Collector, free_port
 
 pytestmark = pytest.mark.broker
 
 
 def _env(mosquitto, topics, **extra) -> dict[str, str]:
-    return {"MQTT_HOST": "127.0.0.1", "MQTT_PORT": str(mosquitto.ports["plain"]), "ENTER_TOPIC": topics["enter"],
-            "MOVE_TOPIC": topics["move"], "EXIT_TOPIC": topics["exit"], "MQTT_NAME": f"cli-{time.monotonic_ns()}",
-            **extra}
+    return {
+        "MQTT_HOST": "127.0.0.1",
+        "MQTT_PORT": str(mosquitto.ports["plain"]),
+        "ENTER_TOPIC": topics["enter"],
+        "MOVE_TOPIC": topics["move"],
+        "EXIT_TOPIC": topics["exit"],
+        "MQTT_NAME": f"cli-{time.monotonic_ns()}",
+        **extra,
+    }
 
 
 def _subscribe(port: int, topic_filter: str, count: int) -> subprocess.Popen:
     """A mosquitto_sub that exits after ``count`` messages; returns once it is subscribed."""
     # stdbuf: mosquitto_sub block-buffers a pipe, and the SUBACK line would never come.
-    sub = subprocess.Popen(["stdbuf", "-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p", str(port), "-t", topic_filter, "-q", "1",
-                            "-v", "-C", str(count), "-d"], stdout=subprocess.PIPE, text=True)
+    sub = subprocess.Popen(
+        [
+            "stdbuf",
+            "-oL",
+            "mosquitto_sub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-t",
+            topic_filter,
+            "-q",
+            "1",
+            "-v",
+            "-C",
+            str(count),
+            "-d",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     for line in sub.stdout:  # -d prints the broker's SUBACK before any message
         if "SUBACK" in line:
             return sub
@@ -39,7 +64,19 @@ def _subscribe(port: int, topic_filter: str, count: int) -> subprocess.Popen:
 
 
 def test_publish_example_delivers_every_event(mosquitto, topics, capsys) -> None:
-    argv = ["publish", "--hours", "2", "--seed", "3", "--start", "2026-01-05T08:00:00Z", "--speed", "max", "--qos", "1"]
+    argv = [
+        "publish",
+        "--hours",
+        "2",
+        "--seed",
+        "3",
+        "--start",
+        "2026-01-05T08:00:00Z",
+        "--speed",
+        "max",
+        "--qos",
+        "1",
+    ]
     frame = simulate(SimConfig(hours=2, seed=3, start="2026-01-05T08:00:00Z"))
     base = topics["enter"].rsplit("/", 1)[0]
     sub = _subscribe(mosquitto.ports["plain"], f"{base}/#", len(frame))
@@ -48,17 +85,25 @@ def test_publish_example_delivers_every_event(mosquitto, topics, capsys) -> None
     lines = [line for line in out.splitlines() if line.startswith(base)]
     received = [(line.split(" ", 1)[0], line.split(" ", 1)[1].encode()) for line in lines]
     names = [topics[event] for event in frame["event"].astype(str)]
-    assert Counter(received) == Counter(zip(names, encode_frame(frame)))
+    assert Counter(received) == Counter(zip(names, encode_frame(frame), strict=True))
     for customer in frame["customer_id"].unique()[:50]:  # per-customer order
         mine = [p for _, p in received if json.loads(p)["id"] == customer]
-        assert mine == [p for p, c in zip(encode_frame(frame), frame["customer_id"]) if c == customer]
+        assert mine == [
+            p for p, c in zip(encode_frame(frame), frame["customer_id"], strict=True) if c == customer
+        ]
     summary = capsys.readouterr().out
     assert f"published {len(frame):,} messages, acknowledged {len(frame):,}, failed 0" in summary
 
 
 def test_send_move_arrives_exactly(mosquitto, topics, capsys) -> None:
     sub = _subscribe(mosquitto.ports["plain"], topics["move"], 1)
-    assert main(["send", "move", "--id", "997", "--ts", "192326400", "--x", "2", "--y", "3"], _env(mosquitto, topics)) == 0
+    assert (
+        main(
+            ["send", "move", "--id", "997", "--ts", "192326400", "--x", "2", "--y", "3"],
+            _env(mosquitto, topics),
+        )
+        == 0
+    )
     out, _ = sub.communicate(timeout=10)
     assert f'{topics["move"]} {{"id":"997","ts":192326400,"x":2,"y":3}}' in out.splitlines()
 
@@ -88,9 +133,23 @@ def test_one_shot_commands_need_mqtt_host(capsys) -> None:
 
 
 def _run_service(env: dict[str, str], *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "customersim", "run", "--average-inside", "300",
-                             "--dwell-mean-seconds", "5", *args], env={**os.environ, **env},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "customersim",
+            "run",
+            "--average-inside",
+            "300",
+            "--dwell-mean-seconds",
+            "5",
+            *args,
+        ],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _stop(service: subprocess.Popen) -> tuple[int, str, str]:
@@ -107,7 +166,7 @@ def test_run_publishes_in_real_time_and_stops_on_sigterm(mosquitto, topics, tmp_
         received = collector.wait_for(40, 30)
         arrival = time.time()
     finally:
-        code, out, err = _stop(service)
+        code, _out, err = _stop(service)
         collector.close()
     assert len(received) >= 40, err
     # Real time: nothing is published ahead of its time, nor late.
@@ -119,19 +178,22 @@ def test_run_publishes_in_real_time_and_stops_on_sigterm(mosquitto, topics, tmp_
 
 def test_run_starts_the_built_in_broker(tmp_path) -> None:
     port = free_port()
-    service = _run_service({"MQTT_PORT": str(port), "LOG_FILENAME": str(tmp_path / "m.log"), "MQTT_HOST": ""},
-                           "--speed", "60")
+    service = _run_service(
+        {"MQTT_PORT": str(port), "LOG_FILENAME": str(tmp_path / "m.log"), "MQTT_HOST": ""}, "--speed", "60"
+    )
     try:
         first = service.stdout.readline()
-        assert first.strip() == (f"publishing to the built-in broker at 127.0.0.1:{port}; subscribe with "
-                                 f"mosquitto_sub -h 127.0.0.1 -p {port} -t 'customer/#'")
+        assert first.strip() == (
+            f"publishing to the built-in broker at 127.0.0.1:{port}; subscribe with "
+            f"mosquitto_sub -h 127.0.0.1 -p {port} -t 'customer/#'"
+        )
         collector = Collector(port, ["customer/#"])
         try:
             received = collector.wait_for(20, 30)
         finally:
             collector.close()
     finally:
-        code, out, err = _stop(service)
+        code, _out, err = _stop(service)
     assert len(received) >= 20 and code == 0, err
 
 

@@ -9,22 +9,27 @@ import time
 from collections import Counter, defaultdict
 
 import pytest
+from helpers.mqtt_broker import Collector, publish_sentinel
 
 from customersim import SimConfig, simulate
 from customersim.mqtt import MessageFeed, MqttSettings, Publisher, encode_frame
-from helpers.mqtt_broker import Collector, publish_sentinel
 
 pytestmark = pytest.mark.broker
 
 
 def _settings(mosquitto, topics, kind="plain", **changes) -> MqttSettings:
-    return MqttSettings(host="127.0.0.1", port=mosquitto.ports[kind], topics=topics,
-                        client_id=f"pub-{threading.get_ident()}-{time.monotonic_ns()}", **changes)
+    return MqttSettings(
+        host="127.0.0.1",
+        port=mosquitto.ports[kind],
+        topics=topics,
+        client_id=f"pub-{threading.get_ident()}-{time.monotonic_ns()}",
+        **changes,
+    )
 
 
 def _expected(frame, topics) -> list[tuple[str, bytes]]:
     names = [topics[event] for event in frame["event"].astype(str)]
-    return list(zip(names, encode_frame(frame)))
+    return list(zip(names, encode_frame(frame), strict=True))
 
 
 def _per_customer(messages) -> dict[str, list[bytes]]:
@@ -52,7 +57,7 @@ def test_every_event_arrives_in_order_per_customer(mosquitto, topics, day, qos) 
     finally:
         collector.close()
     expected = _expected(day, topics)
-    assert Counter(received) == Counter(expected)          # every event, exact payloads, right topic
+    assert Counter(received) == Counter(expected)  # every event, exact payloads, right topic
     assert _per_customer(received) == _per_customer(expected)  # each customer's events in order
 
 
@@ -60,7 +65,7 @@ def test_frames_from_an_iterator_and_paced_publishing(mosquitto, topics) -> None
     # Four simulated seconds at speed 4: about one second on the wall clock, never less.
     frame = simulate(SimConfig(hours=1, seed=5, customers_average_in_store=300, dwell_mean_seconds=5))
     frame = frame[frame["ts"] < frame["ts"].iat[0] + 4]
-    chunks = [frame.iloc[: len(frame) // 2], frame.iloc[len(frame) // 2:]]
+    chunks = [frame.iloc[: len(frame) // 2], frame.iloc[len(frame) // 2 :]]
     collector = Collector(mosquitto.ports["plain"], list(topics.values()))
     try:
         publisher = Publisher(_settings(mosquitto, topics), speed=4)
@@ -110,7 +115,9 @@ def test_mock_mode_logs_and_publishes_nothing(mosquitto, topics, day, caplog) ->
     assert f"{first[0]} {first[1].decode()}" in caplog.text
 
 
-@pytest.mark.parametrize("kind, changes", [("plain", {"protocol": "5"}), ("websockets", {"transport": "websockets"})])
+@pytest.mark.parametrize(
+    "kind, changes", [("plain", {"protocol": "5"}), ("websockets", {"transport": "websockets"})]
+)
 def test_mqtt5_and_websockets(mosquitto, topics, day, kind, changes) -> None:
     collector = Collector(mosquitto.ports["plain"], list(topics.values()))
     try:

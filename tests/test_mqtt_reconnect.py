@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections import Counter
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.mqtt_broker import Collector
 
 from customersim.frame import EVENT_DTYPE, STRING_DTYPE
 from customersim.mqtt import MqttSettings, Publisher, encode_frame
-from helpers.mqtt_broker import Collector
 
 pytestmark = pytest.mark.broker
 
@@ -21,12 +20,16 @@ pytestmark = pytest.mark.broker
 def _events(count: int, seconds: int) -> pd.DataFrame:
     """``count`` move events spread over ``seconds``, each payload unique."""
     ts = 1_767_600_000 + (np.arange(count) * seconds) // count
-    return pd.DataFrame({
-        "ts": ts.astype("int64"),
-        "event": pd.Categorical(["move"] * count, dtype=EVENT_DTYPE),
-        "customer_id": pd.Series([str(i % 97) for i in range(count)], dtype=STRING_DTYPE),
-        "x": (np.arange(count) % 6).astype("int16"), "y": (np.arange(count) // 6 % 10).astype("int16"),
-        "visit": np.arange(count, dtype="int64")})
+    return pd.DataFrame(
+        {
+            "ts": ts.astype("int64"),
+            "event": pd.Categorical(["move"] * count, dtype=EVENT_DTYPE),
+            "customer_id": pd.Series([str(i % 97) for i in range(count)], dtype=STRING_DTYPE),
+            "x": (np.arange(count) % 6).astype("int16"),
+            "y": (np.arange(count) // 6 % 10).astype("int16"),
+            "visit": np.arange(count, dtype="int64"),
+        }
+    )
 
 
 def test_broker_restart_in_the_middle_loses_nothing(restartable_mosquitto, topics) -> None:
@@ -34,8 +37,13 @@ def test_broker_restart_in_the_middle_loses_nothing(restartable_mosquitto, topic
     frame = _events(20_000, 2_000)  # 2,000 s at speed 1,000: two seconds of publishing
     # A persistent session: the broker keeps this subscriber's queue across its restart.
     collector = Collector(broker.ports["plain"], list(topics.values()), session=True)
-    settings = MqttSettings(host="127.0.0.1", port=broker.ports["plain"], topics=topics, qos=1,
-                            client_id=f"restart-{uuid.uuid4().hex[:8]}")
+    settings = MqttSettings(
+        host="127.0.0.1",
+        port=broker.ports["plain"],
+        topics=topics,
+        qos=1,
+        client_id=f"restart-{uuid.uuid4().hex[:8]}",
+    )
     publisher = Publisher(settings, speed=1000, give_up_after=30)
     try:
         publisher.start(frame)
@@ -60,8 +68,13 @@ def test_broker_that_never_comes_back_ends_with_an_error(restartable_mosquitto, 
     broker = restartable_mosquitto
     frame = _events(5_000, 100)
     collector = Collector(broker.ports["plain"], list(topics.values()))
-    settings = MqttSettings(host="127.0.0.1", port=broker.ports["plain"], topics=topics, qos=1,
-                            client_id=f"gone-{uuid.uuid4().hex[:8]}")
+    settings = MqttSettings(
+        host="127.0.0.1",
+        port=broker.ports["plain"],
+        topics=topics,
+        qos=1,
+        client_id=f"gone-{uuid.uuid4().hex[:8]}",
+    )
     publisher = Publisher(settings, speed=100, give_up_after=1.5)
     try:
         publisher.start(frame)
@@ -72,6 +85,10 @@ def test_broker_that_never_comes_back_ends_with_an_error(restartable_mosquitto, 
         publisher.stop()
         collector.close()
     assert not stats.running and not stats.finished
-    assert stats.error is not None and "could not reconnect" in stats.error and "gave up after 1.5 s" in stats.error
+    assert (
+        stats.error is not None
+        and "could not reconnect" in stats.error
+        and "gave up after 1.5 s" in stats.error
+    )
     assert stats.failed == stats.published - stats.acknowledged > 0
     json.dumps(stats.error)  # one plain sentence

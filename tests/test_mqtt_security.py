@@ -7,17 +7,22 @@ import time
 import uuid
 
 import pytest
+from helpers.mqtt_broker import PASSWORD, USERNAME, Collector, free_port, make_certificates
 
 from customersim.cli import main
 from customersim.mqtt import MqttError, MqttSettings, Publisher, send_event
-from helpers.mqtt_broker import PASSWORD, USERNAME, Collector, free_port, make_certificates
 
 pytestmark = pytest.mark.broker
 
 
 def _settings(mosquitto, topics, kind, **changes) -> MqttSettings:
-    return MqttSettings(host="127.0.0.1", port=mosquitto.ports[kind], topics=topics,
-                        client_id=f"sec-{uuid.uuid4().hex[:8]}", **changes)
+    return MqttSettings(
+        host="127.0.0.1",
+        port=mosquitto.ports[kind],
+        topics=topics,
+        client_id=f"sec-{uuid.uuid4().hex[:8]}",
+        **changes,
+    )
 
 
 def _round_trip(mosquitto, topics, settings) -> None:
@@ -31,24 +36,40 @@ def _round_trip(mosquitto, topics, settings) -> None:
 
 
 def test_password_broker(mosquitto, topics) -> None:
-    _round_trip(mosquitto, topics, _settings(mosquitto, topics, "password", username=USERNAME, password=PASSWORD))
+    _round_trip(
+        mosquitto, topics, _settings(mosquitto, topics, "password", username=USERNAME, password=PASSWORD)
+    )
 
 
 def test_tls_broker(mosquitto, topics) -> None:
-    _round_trip(mosquitto, topics, _settings(mosquitto, topics, "tls", ca_file=str(mosquitto.certs["ca.pem"])))
+    _round_trip(
+        mosquitto, topics, _settings(mosquitto, topics, "tls", ca_file=str(mosquitto.certs["ca.pem"]))
+    )
 
 
 def test_client_certificate_broker(mosquitto, topics) -> None:
     certs = mosquitto.certs
-    _round_trip(mosquitto, topics, _settings(mosquitto, topics, "mtls", ca_file=str(certs["ca.pem"]),
-                                             client_cert_file=str(certs["client.pem"]),
-                                             client_key_file=str(certs["client.key"])))
+    _round_trip(
+        mosquitto,
+        topics,
+        _settings(
+            mosquitto,
+            topics,
+            "mtls",
+            ca_file=str(certs["ca.pem"]),
+            client_cert_file=str(certs["client.pem"]),
+            client_key_file=str(certs["client.key"]),
+        ),
+    )
 
 
 def test_insecure_tls_says_so_loudly(mosquitto, topics, caplog) -> None:
     with caplog.at_level(logging.WARNING, logger="customersim.mqtt"):
-        _round_trip(mosquitto, topics, _settings(mosquitto, topics, "tls", ca_file=str(mosquitto.certs["ca.pem"]),
-                                                 tls_insecure=True))
+        _round_trip(
+            mosquitto,
+            topics,
+            _settings(mosquitto, topics, "tls", ca_file=str(mosquitto.certs["ca.pem"]), tls_insecure=True),
+        )
     assert "MQTT_TLS_INSECURE is on" in caplog.text and "NOT checked" in caplog.text
 
 
@@ -59,8 +80,13 @@ def test_wrong_password_is_one_line_without_the_password(mosquitto, topics, caps
     stats = publisher.wait(20)
     assert stats.error and "refused the connection" in stats.error and "MQTT_PASSWORD" in stats.error
     assert "wrong-" not in stats.error and not stats.running
-    env = {"MQTT_HOST": "127.0.0.1", "MQTT_PORT": str(mosquitto.ports["password"]),
-           "MQTT_USERNAME": USERNAME, "MQTT_PASSWORD": "wrong-" + PASSWORD, "ENTER_TOPIC": topics["enter"]}
+    env = {
+        "MQTT_HOST": "127.0.0.1",
+        "MQTT_PORT": str(mosquitto.ports["password"]),
+        "MQTT_USERNAME": USERNAME,
+        "MQTT_PASSWORD": "wrong-" + PASSWORD,
+        "ENTER_TOPIC": topics["enter"],
+    }
     assert main(["send", "enter", "--id", "1"], env) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("customersim send: broker 127.0.0.1:") and "not authori" in err[-1]
@@ -75,8 +101,10 @@ def test_missing_credentials_are_explained(mosquitto, topics) -> None:
 def test_untrusted_certificate_fails_at_once(mosquitto, topics, tmp_path) -> None:
     other_ca = make_certificates(tmp_path, prefix="other-")["ca.pem"]
     began = time.monotonic()
-    with pytest.raises(MqttError, match="certificate check failed.*MQTT_BROKER_CERT_FILE"):
-        send_event(_settings(mosquitto, topics, "tls", ca_file=str(other_ca)), "enter", customer_id="1", timeout=20)
+    with pytest.raises(MqttError, match=r"certificate check failed.*MQTT_BROKER_CERT_FILE"):
+        send_event(
+            _settings(mosquitto, topics, "tls", ca_file=str(other_ca)), "enter", customer_id="1", timeout=20
+        )
     assert time.monotonic() - began < 10  # not retried until the timeout
 
 
@@ -91,7 +119,9 @@ def test_unreachable_broker_gives_up_with_words(topics) -> None:
     publisher = Publisher(settings, speed="max", give_up_after=1.0)
     publisher.start(iter(()))
     stats = publisher.wait(20)
-    assert stats.error is not None and "connection refused" in stats.error and "gave up after 1 s" in stats.error
+    assert (
+        stats.error is not None and "connection refused" in stats.error and "gave up after 1 s" in stats.error
+    )
 
 
 def test_unreachable_broker_says_why_while_still_retrying(topics) -> None:

@@ -24,26 +24,51 @@ def test_defaults_follow_the_old_service() -> None:
 def test_every_variable_is_read(tmp_path) -> None:
     ca = tmp_path / "ca.pem"
     ca.write_text("x")
-    env = {"MQTT_HOST": "broker.local", "MQTT_PORT": "8883", "MQTT_NAME": "shop-1",
-           "ENTER_TOPIC": "s/in", "MOVE_TOPIC": "s/mv", "EXIT_TOPIC": "s/out", "MQTT_QOS": "2",
-           "MQTT_USERNAME": "u", "MQTT_PASSWORD": "pw", "MQTT_BROKER_CERT_FILE": str(ca),
-           "MQTT_TLS_INSECURE": "true", "MQTT_PROTOCOL": "5", "MQTT_TRANSPORT": "websockets",
-           "TESTING_MOCK_MQTT": "True"}
+    env = {
+        "MQTT_HOST": "broker.local",
+        "MQTT_PORT": "8883",
+        "MQTT_NAME": "shop-1",
+        "ENTER_TOPIC": "s/in",
+        "MOVE_TOPIC": "s/mv",
+        "EXIT_TOPIC": "s/out",
+        "MQTT_QOS": "2",
+        "MQTT_USERNAME": "u",
+        "MQTT_PASSWORD": "pw",
+        "MQTT_BROKER_CERT_FILE": str(ca),
+        "MQTT_TLS_INSECURE": "true",
+        "MQTT_PROTOCOL": "5",
+        "MQTT_TRANSPORT": "websockets",
+        "TESTING_MOCK_MQTT": "True",
+    }
     s = MqttSettings.from_env(env)
-    assert (s.host, s.port, s.client_id, s.qos, s.username, s.password) == ("broker.local", 8883, "shop-1", 2, "u", "pw")
+    assert (s.host, s.port, s.client_id, s.qos, s.username, s.password) == (
+        "broker.local",
+        8883,
+        "shop-1",
+        2,
+        "u",
+        "pw",
+    )
     assert s.topics.as_tuple() == ("s/in", "s/mv", "s/out")
     assert s.tls and s.tls_insecure and s.protocol == "5" and s.transport == "websockets" and s.mock
 
 
-@pytest.mark.parametrize("variable, value, words", [
-    ("MQTT_PORT", "abc", "MQTT_PORT"), ("MQTT_PORT", "70000", "1 to 65535"),
-    ("MQTT_QOS", "3", "0, 1 or 2"), ("MQTT_PROTOCOL", "4", "3.1.1 or 5"),
-    ("MQTT_TRANSPORT", "udp", "tcp or websockets"), ("MQTT_TLS_INSECURE", "maybe", "true or false"),
-    ("TESTING_MOCK_MQTT", "perhaps", "TESTING_MOCK_MQTT"), ("ENTER_TOPIC", "customer/#", "ENTER_TOPIC"),
-    ("MQTT_BROKER_CERT_FILE", "/nonexistent/ca.pem", "MQTT_BROKER_CERT_FILE"),
-    ("MQTT_CLIENT_KEY_FILE", __file__, "MQTT_CLIENT_CERT_FILE"),
-    ("MQTT_TLS_INSECURE", "true", "TLS is off"),
-])
+@pytest.mark.parametrize(
+    "variable, value, words",
+    [
+        ("MQTT_PORT", "abc", "MQTT_PORT"),
+        ("MQTT_PORT", "70000", "1 to 65535"),
+        ("MQTT_QOS", "3", "0, 1 or 2"),
+        ("MQTT_PROTOCOL", "4", "3.1.1 or 5"),
+        ("MQTT_TRANSPORT", "udp", "tcp or websockets"),
+        ("MQTT_TLS_INSECURE", "maybe", "true or false"),
+        ("TESTING_MOCK_MQTT", "perhaps", "TESTING_MOCK_MQTT"),
+        ("ENTER_TOPIC", "customer/#", "ENTER_TOPIC"),
+        ("MQTT_BROKER_CERT_FILE", "/nonexistent/ca.pem", "MQTT_BROKER_CERT_FILE"),
+        ("MQTT_CLIENT_KEY_FILE", __file__, "MQTT_CLIENT_CERT_FILE"),
+        ("MQTT_TLS_INSECURE", "true", "TLS is off"),
+    ],
+)
 def test_bad_values_name_the_variable(variable: str, value: str, words: str) -> None:
     with pytest.raises(ConfigError) as error:
         MqttSettings.from_env({variable: value})
@@ -60,7 +85,9 @@ def test_the_password_never_shows() -> None:
     assert "hunter2-secret" not in str(error.value) and "MQTT_USERNAME" in str(error.value)
 
 
-@pytest.mark.parametrize("value, expected", [(None, None), ("max", None), ("MAX", None), ("1", 1.0), (60, 60.0)])
+@pytest.mark.parametrize(
+    "value, expected", [(None, None), ("max", None), ("MAX", None), ("1", 1.0), (60, 60.0)]
+)
 def test_speed(value, expected) -> None:
     assert parse_speed(value) == expected
 
@@ -90,22 +117,34 @@ def test_frame_encoding_matches_the_contract_row_by_row(seed: int) -> None:
     payloads = encode_frame(frame)
     assert len(payloads) == len(frame) > 100
     assert set(frame["event"]) == {"enter", "move", "exit"}
-    for row, payload in zip(frame.itertuples(), payloads):
+    for row, payload in zip(frame.itertuples(), payloads, strict=True):
         assert json.loads(payload) == _reference(row)
         assert b" " not in payload
-        assert payload == encode_payload(row.event, row.customer_id, row.ts, row.x if row.event == "move" else None,
-                                         row.y if row.event == "move" else None)
+        assert payload == encode_payload(
+            row.event,
+            row.customer_id,
+            row.ts,
+            row.x if row.event == "move" else None,
+            row.y if row.event == "move" else None,
+        )
 
 
 def test_odd_ids_are_escaped_and_extra_fields_are_opt_in() -> None:
-    frame = pd.DataFrame({
-        "ts": np.array([5, 6], dtype="int64"),
-        "event": pd.Categorical(["enter", "move"], dtype=EVENT_DTYPE),
-        "customer_id": pd.Series(['a"b\\c', "ünï"], dtype=STRING_DTYPE),
-        "x": np.array([0, 4], dtype="int16"), "y": np.array([0, 7], dtype="int16"),
-        "visit": np.array([11, 12], dtype="int64")})
+    frame = pd.DataFrame(
+        {
+            "ts": np.array([5, 6], dtype="int64"),
+            "event": pd.Categorical(["enter", "move"], dtype=EVENT_DTYPE),
+            "customer_id": pd.Series(['a"b\\c', "ünï"], dtype=STRING_DTYPE),
+            "x": np.array([0, 4], dtype="int16"),
+            "y": np.array([0, 7], dtype="int16"),
+            "visit": np.array([11, 12], dtype="int64"),
+        }
+    )
     plain = encode_frame(frame)
-    assert [json.loads(p) for p in plain] == [{"id": 'a"b\\c', "ts": 5}, {"id": "ünï", "ts": 6, "x": 4, "y": 7}]
+    assert [json.loads(p) for p in plain] == [
+        {"id": 'a"b\\c', "ts": 5},
+        {"id": "ünï", "ts": 6, "x": 4, "y": 7},
+    ]
     extra = encode_frame(frame, extra_fields=("visit",))
     assert [json.loads(p)["visit"] for p in extra] == [11, 12]
     with pytest.raises(ValueError, match="nope"):

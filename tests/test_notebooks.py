@@ -14,8 +14,8 @@ import importlib.util
 import os
 import re
 import sys
-import uuid
 import time
+import uuid
 from pathlib import Path
 
 import nbformat
@@ -28,8 +28,8 @@ NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 EXPECTED = ["01_quickstart.ipynb", "02_heatmaps_and_journeys.ipynb", "03_datasets_and_streaming.ipynb"]
 KERNEL = "python3"
-CELL_TIMEOUT = 120     # seconds for one cell: far above what any cell needs
-NOTEBOOK_BUDGET = 60   # seconds for a whole notebook, kernel start included
+CELL_TIMEOUT = 120  # seconds for one cell: far above what any cell needs
+NOTEBOOK_BUDGET = 60  # seconds for a whole notebook, kernel start included
 
 
 MQTT_VARIABLES = ("TESTING_MOCK_MQTT", "ENTER_TOPIC", "MOVE_TOPIC", "EXIT_TOPIC")
@@ -44,16 +44,22 @@ def kernel_env(**extra: str) -> dict[str, str]:
 
 def run_notebook(notebook: nbformat.NotebookNode, workdir: Path, **env: str) -> nbformat.NotebookNode:
     """Execute a notebook in a fresh kernel; raises CellExecutionError on a failing cell."""
-    client = NotebookClient(notebook, timeout=CELL_TIMEOUT, kernel_name=KERNEL,
-                            resources={"metadata": {"path": str(workdir)}})
+    client = NotebookClient(
+        notebook, timeout=CELL_TIMEOUT, kernel_name=KERNEL, resources={"metadata": {"path": str(workdir)}}
+    )
     client.execute(env=kernel_env(**env))
     return notebook
 
 
 def printed(notebook: nbformat.NotebookNode) -> str:
     """Everything the code cells printed."""
-    return "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code"
-                   for o in c.get("outputs", []) if o.get("output_type") == "stream")
+    return "".join(
+        o.get("text", "")
+        for c in notebook.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "stream"
+    )
 
 
 def test_all_notebooks_are_found():
@@ -80,8 +86,13 @@ def test_notebook_runs_from_a_fresh_kernel(path, tmp_path):
     run_notebook(notebook, tmp_path)
     seconds = time.perf_counter() - began
     print(f"{path.name}: {seconds:.1f} s")
-    errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])
-              if o.get("output_type") == "error"]
+    errors = [
+        o
+        for c in notebook.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
     assert not errors
     assert list(tmp_path.iterdir()) == [], "a notebook wrote files into its working directory"
     assert seconds < NOTEBOOK_BUDGET, f"{path.name} took {seconds:.1f} s (budget {NOTEBOOK_BUDGET} s)"
@@ -89,13 +100,21 @@ def test_notebook_runs_from_a_fresh_kernel(path, tmp_path):
 
 def unclean_cells(notebook: nbformat.NotebookNode) -> list[str]:
     """Ids of code cells that carry outputs or an execution count."""
-    return [cell.get("id", str(i)) for i, cell in enumerate(notebook.cells)
-            if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count") is not None)]
+    return [
+        cell.get("id", str(i))
+        for i, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code" and (cell.get("outputs") or cell.get("execution_count") is not None)
+    ]
 
 
 def test_unclean_cells_finds_outputs_and_counts():
-    notebook = new_notebook(cells=[new_code_cell("1", id="clean"), new_code_cell("2", id="counted"),
-                                   new_code_cell("3", id="output")])
+    notebook = new_notebook(
+        cells=[
+            new_code_cell("1", id="clean"),
+            new_code_cell("2", id="counted"),
+            new_code_cell("3", id="output"),
+        ]
+    )
     notebook.cells[1].execution_count = 4
     notebook.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="3\n")]
     assert unclean_cells(notebook) == ["counted", "output"]
@@ -123,13 +142,22 @@ def test_streaming_notebook_publishes_to_a_real_broker(mosquitto, topics, tmp_pa
     collector = Collector(mosquitto.ports["plain"], list(topics.values()))
     try:
         notebook = nbformat.read(NOTEBOOK_DIR / "03_datasets_and_streaming.ipynb", as_version=4)
-        run_notebook(notebook, tmp_path, MQTT_HOST="127.0.0.1", MQTT_PORT=str(mosquitto.ports["plain"]),
-                     MQTT_NAME=f"notebook-{uuid.uuid4().hex[:8]}", ENTER_TOPIC=topics["enter"],
-                     MOVE_TOPIC=topics["move"], EXIT_TOPIC=topics["exit"])
+        run_notebook(
+            notebook,
+            tmp_path,
+            MQTT_HOST="127.0.0.1",
+            MQTT_PORT=str(mosquitto.ports["plain"]),
+            MQTT_NAME=f"notebook-{uuid.uuid4().hex[:8]}",
+            ENTER_TOPIC=topics["enter"],
+            MOVE_TOPIC=topics["move"],
+            EXIT_TOPIC=topics["exit"],
+        )
         text = printed(notebook)
         assert "live" in text and "mock" not in text
-        runs = [(int(p.replace(",", "")), int(a.replace(",", ""))) for p, a in
-                re.findall(r"published ([\d,]+) messages, acknowledged ([\d,]+), failed 0", text)]
+        runs = [
+            (int(p.replace(",", "")), int(a.replace(",", "")))
+            for p, a in re.findall(r"published ([\d,]+) messages, acknowledged ([\d,]+), failed 0", text)
+        ]
         assert len(runs) == 2 and all(p == a > 0 for p, a in runs), text
         # The second run replays the first ten minutes of the first: as many messages again,
         # no new ones (QoS 1 may deliver a message twice, so count at least).

@@ -17,6 +17,9 @@ def test_core_import_does_not_pull_in_front_end_libraries():
     import subprocess
     import sys
 
-    code = "import sys, customersim; print(sorted(m for m in ('streamlit', 'plotly', 'paho') if m in sys.modules))"
+    code = (
+        "import sys, customersim; "
+        "print(sorted(m for m in ('streamlit', 'plotly', 'paho') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

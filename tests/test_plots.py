@@ -8,9 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from customersim import SimConfig, simulate
+from customersim import SimConfig, plots, simulate
 from customersim.metrics import arrivals_by_hour, dwell_seconds_per_cell, visits_per_cell
-from customersim import plots
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +21,9 @@ def day() -> tuple[SimConfig, pd.DataFrame]:
 def test_plots_stay_out_of_the_core_import_graph() -> None:
     import subprocess
 
-    code = "import customersim, customersim.simulation, customersim.metrics, sys; print('plotly' in sys.modules)"
+    code = (
+        "import customersim, customersim.simulation, customersim.metrics, sys; print('plotly' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -46,11 +47,19 @@ def test_visits_heatmap_is_indexed_y_then_x_with_door_marked(day) -> None:
 
 def test_a_single_move_lights_the_square_under_its_coordinates() -> None:
     config = SimConfig(width=4, height=3, door=(0, 0))
-    frame = pd.DataFrame({"ts": [0, 10, 20, 30], "event": ["enter", "move", "move", "exit"],
-                          "customer_id": "1", "x": [0, 1, 0, 0], "y": [0, 1, 0, 0], "visit": 0})
+    frame = pd.DataFrame(
+        {
+            "ts": [0, 10, 20, 30],
+            "event": ["enter", "move", "move", "exit"],
+            "customer_id": "1",
+            "x": [0, 1, 0, 0],
+            "y": [0, 1, 0, 0],
+            "visit": 0,
+        }
+    )
     z = np.asarray(plots.visits_heatmap(frame, config).data[0].z)
     assert z[1, 1] == 1 and z[1].sum() == 1  # row y=1, column x=1
-    assert z[0, 0] == 2                        # enter and the move back to the door
+    assert z[0, 0] == 2  # enter and the move back to the door
 
 
 def test_dwell_heatmap_in_minutes(day) -> None:
@@ -73,7 +82,9 @@ def test_occupancy_figure_has_series_and_target(day) -> None:
 
 def test_expected_arrivals_follow_littles_law_and_the_profile() -> None:
     profile = [1.0] * 12 + [3.0] * 12
-    config = SimConfig(customers_average_in_store=10, mean_visit_minutes=20, arrival_profile=profile, hours=48)
+    config = SimConfig(
+        customers_average_in_store=10, mean_visit_minutes=20, arrival_profile=profile, hours=48
+    )
     expected = plots.expected_arrivals_by_hour(config)
     assert expected.sum() == pytest.approx(10 / 1200 * 48 * 3600)
     assert expected[12] == pytest.approx(3 * expected[0])

@@ -1,7 +1,6 @@
 """The validator catches frames broken on purpose, and passes good ones."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from customersim import SimConfig, simulate, validate_events
@@ -31,18 +30,21 @@ def _broken(good, column, row, value):
     return frame
 
 
-@pytest.mark.parametrize("breakage, rule", [
-    (lambda f: _broken(f, "x", _row_of(f, "move"), 99), "grid"),
-    (lambda f: _broken(f, "y", _row_of(f, "move"), -1), "grid"),
-    (lambda f: _broken(f, "event", 10, "teleport"), "event"),
-    (lambda f: _broken(f, "customer_id", 10, " "), "customer_id"),
-    (lambda f: _broken(f, "ts", 10, "noon"), "type"),
-    (lambda f: _broken(f, "x", _row_of(f, "enter"), 3), "door"),
-    (lambda f: f.drop(index=_row_of(f, "exit", 3)).reset_index(drop=True), "journey"),
-    (lambda f: f.drop(index=_row_of(f, "enter", 3)).reset_index(drop=True), "journey"),
-    (lambda f: f.iloc[::-1].reset_index(drop=True), "order"),
-    (lambda f: f.drop(columns=["y"]), "columns"),
-])
+@pytest.mark.parametrize(
+    "breakage, rule",
+    [
+        (lambda f: _broken(f, "x", _row_of(f, "move"), 99), "grid"),
+        (lambda f: _broken(f, "y", _row_of(f, "move"), -1), "grid"),
+        (lambda f: _broken(f, "event", 10, "teleport"), "event"),
+        (lambda f: _broken(f, "customer_id", 10, " "), "customer_id"),
+        (lambda f: _broken(f, "ts", 10, "noon"), "type"),
+        (lambda f: _broken(f, "x", _row_of(f, "enter"), 3), "door"),
+        (lambda f: f.drop(index=_row_of(f, "exit", 3)).reset_index(drop=True), "journey"),
+        (lambda f: f.drop(index=_row_of(f, "enter", 3)).reset_index(drop=True), "journey"),
+        (lambda f: f.iloc[::-1].reset_index(drop=True), "order"),
+        (lambda f: f.drop(columns=["y"]), "columns"),
+    ],
+)
 def test_broken_frames_are_caught_with_their_row(good, breakage, rule):
     report = validate_events(breakage(good), CONFIG)
     assert not report.ok
@@ -63,8 +65,9 @@ def test_a_jump_is_not_a_step(good):
 def test_being_inside_twice_is_caught(good):
     frame = good.copy()
     first = frame.loc[frame["event"] == "enter"].iloc[0]
-    other = frame.loc[(frame["event"] == "enter") & (frame["customer_id"] != first.customer_id)
-                      & (frame["ts"] > first.ts)].iloc[0]
+    other = frame.loc[
+        (frame["event"] == "enter") & (frame["customer_id"] != first.customer_id) & (frame["ts"] > first.ts)
+    ].iloc[0]
     # Give the later visit the same customer while the first is still inside.
     frame.loc[frame["visit"] == other.visit, "customer_id"] = first.customer_id
     report = validate_events(frame, CONFIG)

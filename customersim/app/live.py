@@ -114,8 +114,14 @@ class LiveSession:
         self._running: list = []
         weakref.finalize(self, _stop_all, self._running)
 
-    def start(self, settings: MqttSettings, frames: pd.DataFrame | Iterable[pd.DataFrame], *,
-              speed: str | float | None, origin_ts: int | None = None) -> None:
+    def start(
+        self,
+        settings: MqttSettings,
+        frames: pd.DataFrame | Iterable[pd.DataFrame],
+        *,
+        speed: str | float | None,
+        origin_ts: int | None = None,
+    ) -> None:
         """Stop the previous run, then start watching and publishing ``frames``; returns at once.
 
         Raises:
@@ -208,7 +214,11 @@ class LiveSession:
         stats = publisher.stats()
         live_feed = self._feed or self._mock_feed
         received = live_feed.received if live_feed is not None else self._last_received
-        where = "mock mode (messages are logged, not sent)" if publisher.settings.mock else publisher.settings.address
+        where = (
+            "mock mode (messages are logged, not sent)"
+            if publisher.settings.mock
+            else publisher.settings.address
+        )
         if stats.running and not stats.connected and not publisher.settings.mock:
             state = "connecting"
             message = f"connecting to {where}…"
@@ -237,11 +247,13 @@ def _stop_all(running: list) -> None:
 
 def feed_table(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
     """The feed's messages, newest first, as a table for the page."""
-    return pd.DataFrame({
-        "received (UTC)": [time.strftime("%H:%M:%S", time.gmtime(t)) for _, _, t in reversed(rows)],
-        "topic": [topic for topic, _, _ in reversed(rows)],
-        "payload": [payload for _, payload, _ in reversed(rows)],
-    })
+    return pd.DataFrame(
+        {
+            "received (UTC)": [time.strftime("%H:%M:%S", time.gmtime(t)) for _, _, t in reversed(rows)],
+            "topic": [topic for topic, _, _ in reversed(rows)],
+            "payload": [payload for _, payload, _ in reversed(rows)],
+        }
+    )
 
 
 @dataclass

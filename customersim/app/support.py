@@ -31,20 +31,46 @@ MAX_APP_EVENTS = 3_000_000
 # Speeds offered by the publish panel: real time x1 ... x1000, or as fast as the broker takes them.
 SPEEDS: tuple[str, ...] = ("1", "2", "5", "10", "30", "60", "100", "300", "1000", "max")
 # Hours of a typical shop day, a one-click alternative to the flat profile.
-SHOP_DAY_PROFILE: tuple[float, ...] = (0, 0, 0, 0, 0, 0, 0.2, 0.6, 1, 1.2, 1.4, 1.6, 1.8, 1.6,
-                                       1.4, 1.4, 1.6, 1.9, 2, 1.6, 1, 0.5, 0.2, 0)
+SHOP_DAY_PROFILE: tuple[float, ...] = (
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0.2,
+    0.6,
+    1,
+    1.2,
+    1.4,
+    1.6,
+    1.8,
+    1.6,
+    1.4,
+    1.4,
+    1.6,
+    1.9,
+    2,
+    1.6,
+    1,
+    0.5,
+    0.2,
+    0,
+)
 
 
 def help_text(name: str) -> str:
     """Tooltip of a SimConfig setting: what it means, its environment variable, what is allowed."""
     setting = SETTINGS[name]
-    return f"{setting.help[:1].upper()}{setting.help[1:]}. Environment: {setting.env}. Allowed: {setting.allowed}."
+    meaning = f"{setting.help[:1].upper()}{setting.help[1:]}"
+    return f"{meaning}. Environment: {setting.env}. Allowed: {setting.allowed}."
 
 
 def profile_table(weights: Sequence[float]) -> pd.DataFrame:
     """The 24 hourly arrival weights as an editable table (one row per UTC hour)."""
-    return pd.DataFrame({"hour": [f"{h:02d}:00" for h in range(24)],
-                         "weight": np.asarray(weights, dtype=np.float64)})
+    return pd.DataFrame(
+        {"hour": [f"{h:02d}:00" for h in range(24)], "weight": np.asarray(weights, dtype=np.float64)}
+    )
 
 
 def profile_from_table(table: pd.DataFrame) -> tuple[float, ...]:
@@ -62,14 +88,20 @@ def profile_from_table(table: pd.DataFrame) -> tuple[float, ...]:
         except (TypeError, ValueError):
             number = math.nan
         if not math.isfinite(number) or number < 0:
-            raise ConfigError(f"arrival_profile (ARRIVAL_PROFILE), hour {hour}: {value!r} is not "
-                              "allowed: expected a weight >= 0")
+            raise ConfigError(
+                f"arrival_profile (ARRIVAL_PROFILE), hour {hour}: {value!r} is not "
+                "allowed: expected a weight >= 0"
+            )
         weights.append(number)
     if len(weights) != 24:
-        raise ConfigError(f"arrival_profile (ARRIVAL_PROFILE): expected 24 hourly weights, got {len(weights)}")
+        raise ConfigError(
+            f"arrival_profile (ARRIVAL_PROFILE): expected 24 hourly weights, got {len(weights)}"
+        )
     if sum(weights) <= 0:
-        raise ConfigError("arrival_profile (ARRIVAL_PROFILE): all 24 weights are 0, so nobody "
-                          "would ever arrive: give at least one hour a weight above 0")
+        raise ConfigError(
+            "arrival_profile (ARRIVAL_PROFILE): all 24 weights are 0, so nobody "
+            "would ever arrive: give at least one hour a weight above 0"
+        )
     return tuple(weights)
 
 
@@ -92,7 +124,8 @@ def check_app_size(config: SimConfig, limit: int = MAX_APP_EVENTS) -> None:
             f"hours (SIM_HOURS) = {config.hours:g} with {config.customers_average_in_store:g} "
             f"customers inside makes about {events:,.0f} events, more than the {limit:,} the page "
             "draws: shorten hours or lower the average inside, or write the dataset with "
-            "`python -m customersim generate`")
+            "`python -m customersim generate`"
+        )
 
 
 def read_upload(data: bytes, name: str) -> pd.DataFrame:
@@ -169,8 +202,10 @@ def journey_choices(frame: pd.DataFrame, limit: int = 500) -> pd.DataFrame:
 def describe_visit(row: Mapping[str, Any]) -> str:
     """Label of a visit in the journey explorer's list."""
     enter = pd.Timestamp(int(row["enter_ts"]), unit="s", tz="UTC").strftime("%H:%M:%S")
-    return (f"visit {int(row['visit'])}: customer {row['customer_id']}, in at {enter} UTC, "
-            f"{int(row['moves'])} moves, {int(row['duration']) // 60} min")
+    return (
+        f"visit {int(row['visit'])}: customer {row['customer_id']}, in at {enter} UTC, "
+        f"{int(row['moves'])} moves, {int(row['duration']) // 60} min"
+    )
 
 
 def events_file_bytes(frame: pd.DataFrame, kind: str) -> bytes:

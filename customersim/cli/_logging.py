@@ -33,8 +33,7 @@ def setup_logging(environ: Mapping[str, str], *, to_file: bool = False) -> loggi
     """
     level_name = (environ.get("LOG_LEVEL") or "INFO").strip().upper()
     if level_name not in LEVELS:
-        raise ConfigError(f"LOG_LEVEL = {level_name!r} is not allowed: expected one of "
-                          f"{', '.join(LEVELS)}")
+        raise ConfigError(f"LOG_LEVEL = {level_name!r} is not allowed: expected one of {', '.join(LEVELS)}")
     logger = logging.getLogger("customersim")
     for handler in [h for h in logger.handlers if getattr(h, _OWNED, False)]:
         logger.removeHandler(handler)
@@ -48,8 +47,9 @@ def setup_logging(environ: Mapping[str, str], *, to_file: bool = False) -> loggi
         try:
             handlers.append(logging.FileHandler(filename, encoding="utf-8"))
         except OSError as error:
-            raise ConfigError(f"LOG_FILENAME = {filename!r} cannot be opened: "
-                              f"{error.strerror or error}") from None
+            raise ConfigError(
+                f"LOG_FILENAME = {filename!r} cannot be opened: {error.strerror or error}"
+            ) from None
     for handler in handlers:
         handler.setFormatter(logging.Formatter(_FORMAT))
         setattr(handler, _OWNED, True)

@@ -15,24 +15,43 @@ from customersim.mqtt import MqttSettings, parse_speed
 
 
 def add_qos_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--qos", type=int, choices=(0, 1, 2), default=None,
-                        help="MQTT quality of service [MQTT_QOS, default 1]")
+    parser.add_argument(
+        "--qos",
+        type=int,
+        choices=(0, 1, 2),
+        default=None,
+        help="MQTT quality of service [MQTT_QOS, default 1]",
+    )
 
 
-def add_publish_arguments(parser: argparse.ArgumentParser, *, default_speed: str,
-                          default_give_up: float) -> None:
+def add_publish_arguments(
+    parser: argparse.ArgumentParser, *, default_speed: str, default_give_up: float
+) -> None:
     """Flags of the commands that publish a stream: --speed, --qos, --give-up-after, --extra-fields."""
     group = parser.add_argument_group("publishing")
-    group.add_argument("--speed", default=default_speed, metavar="FACTOR|max",
-                       help="1 = wall clock, 60 = a simulated minute per second, max = as fast as "
-                            f"the broker acknowledges (default {default_speed})")
+    group.add_argument(
+        "--speed",
+        default=default_speed,
+        metavar="FACTOR|max",
+        help="1 = wall clock, 60 = a simulated minute per second, max = as fast as "
+        f"the broker acknowledges (default {default_speed})",
+    )
     add_qos_argument(group)  # type: ignore[arg-type]
-    group.add_argument("--give-up-after", type=float, default=default_give_up, metavar="S",
-                       help="seconds to keep retrying an unreachable or lost broker before "
-                            f"failing (default {default_give_up:g})")
-    group.add_argument("--extra-fields", default="", metavar="COL,...",
-                       help="frame columns to add to every payload, e.g. visit (default: none, "
-                            "the payloads are exactly the contract)")
+    group.add_argument(
+        "--give-up-after",
+        type=float,
+        default=default_give_up,
+        metavar="S",
+        help="seconds to keep retrying an unreachable or lost broker before "
+        f"failing (default {default_give_up:g})",
+    )
+    group.add_argument(
+        "--extra-fields",
+        default="",
+        metavar="COL,...",
+        help="frame columns to add to every payload, e.g. visit (default: none, "
+        "the payloads are exactly the contract)",
+    )
 
 
 def mqtt_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> MqttSettings:
@@ -58,4 +77,5 @@ def require_external_broker(settings: MqttSettings, command: str) -> None:
             f"MQTT_HOST is not set: `{command}` needs an external broker that outlives it (for "
             "example MQTT_HOST=127.0.0.1 with mosquitto running there); set "
             "TESTING_MOCK_MQTT=true to only log the messages, or use `customersim run`, which "
-            "starts a built-in broker")
+            "starts a built-in broker"
+        )

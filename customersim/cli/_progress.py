@@ -12,9 +12,15 @@ class SimulatedTimeBar:
         self.start, self.end = start, end
         self._done = 0.0
         # disable=None lets tqdm switch itself off when stderr is not a terminal.
-        self._bar = tqdm(total=round((end - start) / 3600, 2), unit="h", desc="simulated",
-                         disable=True if disable else None, leave=False, dynamic_ncols=True,
-                         bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} h [{elapsed}<{remaining}]")
+        self._bar = tqdm(
+            total=round((end - start) / 3600, 2),
+            unit="h",
+            desc="simulated",
+            disable=True if disable else None,
+            leave=False,
+            dynamic_ncols=True,
+            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} h [{elapsed}<{remaining}]",
+        )
 
     def advance_to(self, moment: int) -> None:
         done = round(min(max(moment - self.start, 0), self.end - self.start) / 3600, 2)

@@ -36,8 +36,9 @@ def add_sim_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("simulation settings (default: environment, then built-in)")
     for flag, name, metavar in _FLAGS:
         setting = SETTINGS[name]
-        group.add_argument(flag, dest=f"sim_{name}", metavar=metavar, default=None,
-                           help=f"{setting.help} [{setting.env}]")
+        group.add_argument(
+            flag, dest=f"sim_{name}", metavar=metavar, default=None, help=f"{setting.help} [{setting.env}]"
+        )
 
 
 def config_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> SimConfig:

@@ -15,14 +15,18 @@ from collections.abc import Iterable, Iterator, Mapping
 
 import pandas as pd
 
-from customersim.errors import UserError
+from customersim.cli._logging import setup_logging
+from customersim.cli._mqtt_options import (
+    add_publish_arguments,
+    extra_fields_from_args,
+    mqtt_settings,
+    require_external_broker,
+    speed_from_args,
+)
+from customersim.cli._sim_options import add_sim_arguments, config_from_args
 from customersim.customers import CustomerListError
 from customersim.engine import CapacityError
-from customersim.cli._mqtt_options import (add_publish_arguments, extra_fields_from_args,
-                                               mqtt_settings, require_external_broker,
-                                               speed_from_args)
-from customersim.cli._sim_options import add_sim_arguments, config_from_args
-from customersim.cli._logging import setup_logging
+from customersim.errors import UserError
 from customersim.mqtt import MqttError, Publisher
 
 log = logging.getLogger("customersim.publish")
@@ -31,16 +35,29 @@ PROGRESS_EVERY = 5.0  # seconds between progress lines
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "publish", help="publish a generated or recorded dataset on the MQTT broker",
+        "publish",
+        help="publish a generated or recorded dataset on the MQTT broker",
         description="Generate a window of events (or read one with --in) and publish it on the "
-                    "broker of MQTT_HOST, in ts order. Example: MQTT_HOST=127.0.0.1 customersim "
-                    "publish --hours 2 --seed 3 --start 2026-01-05T08:00:00Z --speed max --qos 1")
-    parser.add_argument("--in", dest="in_file", metavar="FILE", default=None,
-                        help="replay this .csv or .parquet events file instead of simulating")
-    parser.add_argument("--rebase-now", action="store_true",
-                        help="shift all timestamps so that the first event is now")
-    parser.add_argument("--chunk-rows", type=int, default=200_000, metavar="N",
-                        help="rows simulated at once (memory, not the result)")
+        "broker of MQTT_HOST, in ts order. Example: MQTT_HOST=127.0.0.1 customersim "
+        "publish --hours 2 --seed 3 --start 2026-01-05T08:00:00Z --speed max --qos 1",
+    )
+    parser.add_argument(
+        "--in",
+        dest="in_file",
+        metavar="FILE",
+        default=None,
+        help="replay this .csv or .parquet events file instead of simulating",
+    )
+    parser.add_argument(
+        "--rebase-now", action="store_true", help="shift all timestamps so that the first event is now"
+    )
+    parser.add_argument(
+        "--chunk-rows",
+        type=int,
+        default=200_000,
+        metavar="N",
+        help="rows simulated at once (memory, not the result)",
+    )
     add_publish_arguments(parser, default_speed="max", default_give_up=30.0)
     add_sim_arguments(parser)
     parser.set_defaults(handler=publish_command)
@@ -89,8 +106,9 @@ def publish_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int
     speed = speed_from_args(args)
     frames = _frames(args, environ)
     try:
-        publisher = Publisher(settings, speed, give_up_after=args.give_up_after,
-                              extra_fields=extra_fields_from_args(args))
+        publisher = Publisher(
+            settings, speed, give_up_after=args.give_up_after, extra_fields=extra_fields_from_args(args)
+        )
     except (MqttError, ValueError) as error:
         raise UserError(str(error)) from None
     publisher.start(frames)
@@ -99,8 +117,13 @@ def publish_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int
             stats = publisher.wait(PROGRESS_EVERY)
             if not stats.running:
                 break
-            log.info("progress: %s published, %s acknowledged, %.0f msg/s, lag %.1f s",
-                     f"{stats.published:,}", f"{stats.acknowledged:,}", stats.rate, stats.lag_seconds)
+            log.info(
+                "progress: %s published, %s acknowledged, %.0f msg/s, lag %.1f s",
+                f"{stats.published:,}",
+                f"{stats.acknowledged:,}",
+                stats.rate,
+                stats.lag_seconds,
+            )
     except KeyboardInterrupt:
         stats = publisher.stop()
         print(f"customersim publish: interrupted; {stats.summary()}", file=sys.stderr)

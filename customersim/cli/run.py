@@ -14,36 +14,51 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import sys
 import threading
 import time
 from collections.abc import Mapping
 from typing import Any
 
-from customersim.mqtt.broker import EmbeddedBroker
-from customersim.errors import UserError
+from customersim.cli._logging import setup_logging
+from customersim.cli._mqtt_options import (
+    add_publish_arguments,
+    extra_fields_from_args,
+    mqtt_settings,
+    speed_from_args,
+)
+from customersim.cli._sim_options import add_sim_arguments, config_from_args
 from customersim.customers import CustomerListError
 from customersim.engine import CapacityError
-from customersim.cli._mqtt_options import (add_publish_arguments, extra_fields_from_args,
-                                               mqtt_settings, speed_from_args)
-from customersim.cli._sim_options import add_sim_arguments, config_from_args
-from customersim.cli._logging import setup_logging
+from customersim.errors import UserError
 from customersim.mqtt import MqttError, Publisher
+from customersim.mqtt.broker import EmbeddedBroker
 
 log = logging.getLogger("customersim.run")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "run", help="the live service: simulate from now, endlessly, and publish in real time",
+        "run",
+        help="the live service: simulate from now, endlessly, and publish in real time",
         description="Simulate the store from now on, without end, and publish each event when it "
-                    "happens (or --speed times faster) until SIGINT/SIGTERM. Without MQTT_HOST a "
-                    "built-in broker is started on 127.0.0.1:MQTT_PORT. --start and --hours are "
-                    "ignored: the service starts now and has no end.")
-    parser.add_argument("--stats-every", type=float, default=60.0, metavar="S",
-                        help="seconds between progress lines in the log (default 60)")
-    parser.add_argument("--chunk-rows", type=int, default=20_000, metavar="N",
-                        help="events simulated ahead at a time (default 20000)")
+        "happens (or --speed times faster) until SIGINT/SIGTERM. Without MQTT_HOST a "
+        "built-in broker is started on 127.0.0.1:MQTT_PORT. --start and --hours are "
+        "ignored: the service starts now and has no end.",
+    )
+    parser.add_argument(
+        "--stats-every",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="seconds between progress lines in the log (default 60)",
+    )
+    parser.add_argument(
+        "--chunk-rows",
+        type=int,
+        default=20_000,
+        metavar="N",
+        help="events simulated ahead at a time (default 20000)",
+    )
     add_publish_arguments(parser, default_speed="1", default_give_up=300.0)
     add_sim_arguments(parser)
     parser.set_defaults(handler=run_command)
@@ -91,12 +106,19 @@ def run_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                 settings = settings.replace(host="127.0.0.1")
                 print(broker.announcement(), flush=True)
                 log.info("%s", broker.announcement())
-            publisher = Publisher(settings, speed, give_up_after=args.give_up_after,
-                                  extra_fields=extra_fields_from_args(args))
-            log.info("simulating from %d (now) at speed %s: %d x %d store, %g customers inside on "
-                     "average; publishing to %s", config.start, args.speed, config.width,
-                     config.height, config.customers_average_in_store,
-                     "mock mode (log only)" if settings.mock else settings.address)
+            publisher = Publisher(
+                settings, speed, give_up_after=args.give_up_after, extra_fields=extra_fields_from_args(args)
+            )
+            log.info(
+                "simulating from %d (now) at speed %s: %d x %d store, %g customers inside on "
+                "average; publishing to %s",
+                config.start,
+                args.speed,
+                config.width,
+                config.height,
+                config.customers_average_in_store,
+                "mock mode (log only)" if settings.mock else settings.address,
+            )
             publisher.start(frames, origin_ts=config.start)
             next_report = time.monotonic() + args.stats_every
             while True:
@@ -109,10 +131,14 @@ def run_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                     break
                 if time.monotonic() >= next_report:
                     next_report += args.stats_every
-                    log.info("running: %s published, %s acknowledged, %.1f msg/s, lag %.1f s%s",
-                             f"{stats.published:,}", f"{stats.acknowledged:,}", stats.rate,
-                             stats.lag_seconds, "" if stats.connected or settings.mock else
-                             " (not connected)")
+                    log.info(
+                        "running: %s published, %s acknowledged, %.1f msg/s, lag %.1f s%s",
+                        f"{stats.published:,}",
+                        f"{stats.acknowledged:,}",
+                        stats.rate,
+                        stats.lag_seconds,
+                        "" if stats.connected or settings.mock else " (not connected)",
+                    )
         except MqttError as error:
             raise UserError(str(error)) from None
         finally:

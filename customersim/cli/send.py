@@ -12,27 +12,35 @@ import argparse
 import sys
 from collections.abc import Mapping
 
-from customersim.errors import UserError
+from customersim.cli._logging import setup_logging
 from customersim.cli._mqtt_options import add_qos_argument, mqtt_settings, require_external_broker
 from customersim.config import parse_start
+from customersim.errors import UserError
 from customersim.frame import EVENT_TYPES
-from customersim.cli._logging import setup_logging
 from customersim.mqtt import MqttError, send_event
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "send", help="publish one hand-made event (enter, move or exit)",
+        "send",
+        help="publish one hand-made event (enter, move or exit)",
         description="Publish one event on its topic and wait for the broker to take it. "
-                    "Example: customersim send move --id 997 --ts 192326400 --x 2 --y 3")
+        "Example: customersim send move --id 997 --ts 192326400 --x 2 --y 3",
+    )
     parser.add_argument("event", choices=EVENT_TYPES, help="event type")
     parser.add_argument("--id", dest="customer_id", required=True, help="customer id (sent as a string)")
-    parser.add_argument("--ts", default=None, metavar="TIME",
-                        help="epoch seconds or ISO 8601 time (default: now)")
+    parser.add_argument(
+        "--ts", default=None, metavar="TIME", help="epoch seconds or ISO 8601 time (default: now)"
+    )
     parser.add_argument("--x", type=int, default=None, help="cell x (move only)")
     parser.add_argument("--y", type=int, default=None, help="cell y (move only)")
-    parser.add_argument("--timeout", type=float, default=10.0, metavar="S",
-                        help="seconds to reach the broker and get the acknowledgement")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds to reach the broker and get the acknowledgement",
+    )
     add_qos_argument(parser)
     parser.set_defaults(handler=send_command)
 
@@ -52,8 +60,15 @@ def send_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     settings = mqtt_settings(args, environ)
     require_external_broker(settings, "customersim send")
     try:
-        payload = send_event(settings, args.event, customer_id=args.customer_id, ts=ts, x=args.x,
-                             y=args.y, timeout=args.timeout)
+        payload = send_event(
+            settings,
+            args.event,
+            customer_id=args.customer_id,
+            ts=ts,
+            x=args.x,
+            y=args.y,
+            timeout=args.timeout,
+        )
     except (MqttError, ValueError) as error:
         raise UserError(str(error)) from None
     print(f"{settings.topics.for_event(args.event)} {payload.decode('utf-8')}", file=sys.stdout)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 
-from customersim.errors import UserError
 from customersim.cli._sim_options import add_sim_arguments, config_from_args
+from customersim.errors import UserError
 from customersim.files import file_format, read_events
 from customersim.validate import validate_events
 
@@ -15,12 +15,17 @@ SHOWN = 50
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "validate", help="check an events file (CSV or Parquet); exit 1 when anything is broken",
+        "validate",
+        help="check an events file (CSV or Parquet); exit 1 when anything is broken",
         description="Check an events file against the payload contract and the journey rules, "
-                    "with the grid, door and occupancy of the given settings.")
+        "with the grid, door and occupancy of the given settings.",
+    )
     parser.add_argument("file", metavar="FILE", help="events file, .csv or .parquet")
-    parser.add_argument("--no-occupancy", action="store_true",
-                        help="do not compare the time-average occupancy with the target")
+    parser.add_argument(
+        "--no-occupancy",
+        action="store_true",
+        help="do not compare the time-average occupancy with the target",
+    )
     add_sim_arguments(parser)
     parser.set_defaults(handler=validate_command)
 

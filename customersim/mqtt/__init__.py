@@ -32,16 +32,34 @@ from customersim.mqtt.publisher import Publisher, PublisherStats, parse_speed
 from customersim.mqtt.settings import MqttSettings, MqttSettingsError, Topics
 
 __all__ = [
-    "FeedMessage", "MessageFeed", "MqttError", "MqttSettings", "MqttSettingsError", "Publisher",
-    "PublisherStats", "Topics", "encode_frame", "encode_payload", "parse_speed", "send_event",
+    "FeedMessage",
+    "MessageFeed",
+    "MqttError",
+    "MqttSettings",
+    "MqttSettingsError",
+    "Publisher",
+    "PublisherStats",
+    "Topics",
+    "encode_frame",
+    "encode_payload",
+    "parse_speed",
+    "send_event",
 ]
 
 log = logging.getLogger("customersim.mqtt")
 mock_log = logging.getLogger("customersim.mqtt.mock")
 
 
-def send_event(settings: MqttSettings, event: str, customer_id: str, ts: int | None = None,
-               x: int | None = None, y: int | None = None, *, timeout: float = 10.0) -> bytes:
+def send_event(
+    settings: MqttSettings,
+    event: str,
+    customer_id: str,
+    ts: int | None = None,
+    x: int | None = None,
+    y: int | None = None,
+    *,
+    timeout: float = 10.0,
+) -> bytes:
     """Publish one event on its topic and wait for the broker to take it.
 
     Args:
@@ -67,8 +85,9 @@ def send_event(settings: MqttSettings, event: str, customer_id: str, ts: int | N
         mock_log.info("%s %s", topic, payload.decode("utf-8"))
         return payload
     if not settings.host:
-        raise MqttError("no broker to send to: set MQTT_HOST (or TESTING_MOCK_MQTT=true to only "
-                        "log the message)")
+        raise MqttError(
+            "no broker to send to: set MQTT_HOST (or TESTING_MOCK_MQTT=true to only log the message)"
+        )
     warn_if_insecure(settings)
     # A client id of its own, so that a running publisher named MQTT_NAME is not kicked off.
     client = make_client(settings, f"{settings.client_id}-send-{uuid.uuid4().hex[:8]}")
@@ -81,8 +100,7 @@ def send_event(settings: MqttSettings, event: str, customer_id: str, ts: int | N
         info = client.publish(topic, payload, settings.qos)
         info.wait_for_publish(timeout)
         if not info.is_published():
-            raise MqttError(f"broker {settings.address} did not acknowledge the message within "
-                            f"{timeout:g} s")
+            raise MqttError(f"broker {settings.address} did not acknowledge the message within {timeout:g} s")
     finally:
         client.disconnect()
         client.loop_stop()

@@ -71,14 +71,17 @@ class EmbeddedBroker:
     def announcement(self) -> str:
         """The one line that tells the user where the events go."""
         port = "" if self.port == 1883 else f" -p {self.port}"
-        return (f"publishing to the built-in broker at {self.host}:{self.port}; subscribe with "
-                f"mosquitto_sub -h {self.host}{port} -t 'customer/#'")
+        return (
+            f"publishing to the built-in broker at {self.host}:{self.port}; subscribe with "
+            f"mosquitto_sub -h {self.host}{port} -t 'customer/#'"
+        )
 
     def _port_taken_error(self) -> BrokerPortInUse:
         return BrokerPortInUse(
             f"cannot start the built-in broker: port {self.port} on {self.host} is already taken. "
             f"If an MQTT broker is listening there, use it with MQTT_HOST={self.host} "
-            f"(and MQTT_PORT={self.port}); otherwise choose a free port with MQTT_PORT")
+            f"(and MQTT_PORT={self.port}); otherwise choose a free port with MQTT_PORT"
+        )
 
     def start(self) -> EmbeddedBroker:
         """Start listening; returns once the broker accepts connections."""

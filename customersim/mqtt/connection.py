@@ -38,18 +38,28 @@ def make_client(settings: MqttSettings, client_id: str | None = None) -> mqtt.Cl
     """
     protocol = mqtt.MQTTv5 if settings.protocol == "5" else mqtt.MQTTv311
     kwargs = {} if protocol == mqtt.MQTTv5 else {"clean_session": True}
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or settings.client_id,
-                         protocol=protocol, transport=settings.transport, **kwargs)
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=client_id or settings.client_id,
+        protocol=protocol,
+        transport=settings.transport,
+        **kwargs,
+    )
     if settings.username is not None:
         client.username_pw_set(settings.username, settings.password)
     if settings.tls:
         try:
-            client.tls_set(ca_certs=settings.ca_file, certfile=settings.client_cert_file,
-                           keyfile=settings.client_key_file, cert_reqs=ssl.CERT_REQUIRED)
+            client.tls_set(
+                ca_certs=settings.ca_file,
+                certfile=settings.client_cert_file,
+                keyfile=settings.client_key_file,
+                cert_reqs=ssl.CERT_REQUIRED,
+            )
         except (OSError, ssl.SSLError, ValueError) as error:
             raise MqttError(
                 "cannot load the TLS files (MQTT_BROKER_CERT_FILE, MQTT_CLIENT_CERT_FILE, "
-                f"MQTT_CLIENT_KEY_FILE): {_reason(error)}") from None
+                f"MQTT_CLIENT_KEY_FILE): {_reason(error)}"
+            ) from None
         if settings.tls_insecure:
             client.tls_insecure_set(True)
     return client
@@ -58,9 +68,12 @@ def make_client(settings: MqttSettings, client_id: str | None = None) -> mqtt.Cl
 def warn_if_insecure(settings: MqttSettings) -> None:
     """Say loudly that the broker's identity is not being checked."""
     if settings.tls and settings.tls_insecure:
-        log.warning("MQTT_TLS_INSECURE is on: the broker's certificate is NOT checked against the "
-                    "host name %s; anyone able to intercept the connection can read and change "
-                    "these messages. Do not use this outside a test setup.", settings.host)
+        log.warning(
+            "MQTT_TLS_INSECURE is on: the broker's certificate is NOT checked against the "
+            "host name %s; anyone able to intercept the connection can read and change "
+            "these messages. Do not use this outside a test setup.",
+            settings.host,
+        )
 
 
 def _reason(error: BaseException) -> str:
@@ -72,13 +85,18 @@ def describe_socket_error(settings: MqttSettings, error: BaseException) -> tuple
     """Words for a failed connection attempt, and whether trying again could help."""
     where = f"broker {settings.address}"
     if isinstance(error, ssl.SSLCertVerificationError):
-        return (f"{where}: TLS certificate check failed ({error.verify_message or _reason(error)}); "
-                "check MQTT_BROKER_CERT_FILE is the CA that signed the broker's certificate and that "
-                "MQTT_HOST matches a name in it", False)
+        return (
+            f"{where}: TLS certificate check failed ({error.verify_message or _reason(error)}); "
+            "check MQTT_BROKER_CERT_FILE is the CA that signed the broker's certificate and that "
+            "MQTT_HOST matches a name in it",
+            False,
+        )
     if isinstance(error, ssl.SSLError):
-        return (f"{where}: TLS handshake failed ({_reason(error)}); is this a TLS listener, and does "
-                "it accept the client certificate (MQTT_CLIENT_CERT_FILE / MQTT_CLIENT_KEY_FILE)?",
-                False)
+        return (
+            f"{where}: TLS handshake failed ({_reason(error)}); is this a TLS listener, and does "
+            "it accept the client certificate (MQTT_CLIENT_CERT_FILE / MQTT_CLIENT_KEY_FILE)?",
+            False,
+        )
     if isinstance(error, ConnectionRefusedError):
         return f"{where}: connection refused (is a broker listening there?)", True
     if isinstance(error, socket.gaierror):
@@ -95,15 +113,22 @@ def describe_refusal(settings: MqttSettings, reason: ReasonCode | int) -> tuple[
     value = reason.value if isinstance(reason, ReasonCode) else int(reason)
     words = str(reason).lower() if isinstance(reason, ReasonCode) else f"code {value}"
     if value in _CREDENTIAL_CODES:
-        hint = ("check MQTT_USERNAME / MQTT_PASSWORD" if settings.username else
-                "the broker wants a user name and password: set MQTT_USERNAME / MQTT_PASSWORD")
+        hint = (
+            "check MQTT_USERNAME / MQTT_PASSWORD"
+            if settings.username
+            else "the broker wants a user name and password: set MQTT_USERNAME / MQTT_PASSWORD"
+        )
         return f"broker {settings.address} refused the connection: {words} ({hint})", False
     if value in (2, 133):
-        return (f"broker {settings.address} refused the connection: {words} (check MQTT_NAME, "
-                "the client id)", False)
+        return (
+            f"broker {settings.address} refused the connection: {words} (check MQTT_NAME, the client id)",
+            False,
+        )
     if value in (1, 132):
-        return (f"broker {settings.address} refused the connection: {words} (try MQTT_PROTOCOL=3.1.1 "
-                "or 5)", False)
+        return (
+            f"broker {settings.address} refused the connection: {words} (try MQTT_PROTOCOL=3.1.1 or 5)",
+            False,
+        )
     return f"broker {settings.address} refused the connection: {words}", True
 
 
@@ -117,8 +142,13 @@ class Connector:
     QoS 1/2 messages that were not acknowledged.
     """
 
-    def __init__(self, client: mqtt.Client, settings: MqttSettings, stop: threading.Event,
-                 on_attempt_failed: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        client: mqtt.Client,
+        settings: MqttSettings,
+        stop: threading.Event,
+        on_attempt_failed: Callable[[str], None] | None = None,
+    ) -> None:
         self.client = client
         self.settings = settings
         self.stop = stop
@@ -181,14 +211,18 @@ class Connector:
             if rc != mqtt.MQTT_ERR_SUCCESS and not self.connack.is_set():
                 self.client.disconnect()
                 if self.closed_early or rc == mqtt.MQTT_ERR_CONN_LOST:
-                    hint = (" (does this TLS listener require a client certificate? set "
-                            "MQTT_CLIENT_CERT_FILE / MQTT_CLIENT_KEY_FILE)" if self.settings.tls else
-                            " (is it an MQTT listener, with the MQTT_PROTOCOL and MQTT_TRANSPORT it "
-                            "expects?)")
-                    return (f"broker {self.settings.address} closed the connection before accepting "
-                            f"it{hint}", True)
-                return (f"broker {self.settings.address}: connection failed "
-                        f"({mqtt.error_string(rc)})", True)
+                    hint = (
+                        " (does this TLS listener require a client certificate? set "
+                        "MQTT_CLIENT_CERT_FILE / MQTT_CLIENT_KEY_FILE)"
+                        if self.settings.tls
+                        else " (is it an MQTT listener, with the MQTT_PROTOCOL and MQTT_TRANSPORT it "
+                        "expects?)"
+                    )
+                    return (
+                        f"broker {self.settings.address} closed the connection before accepting it{hint}",
+                        True,
+                    )
+                return (f"broker {self.settings.address}: connection failed ({mqtt.error_string(rc)})", True)
         if not self.connack.is_set():
             self.client.disconnect()
             return f"broker {self.settings.address}: no answer to CONNECT (timed out)", True

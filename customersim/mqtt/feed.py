@@ -76,8 +76,9 @@ class MessageFeed:
             raise TimeoutError(f"broker {self.settings.address} did not confirm the subscription")
         return self
 
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
-                    properties: Any) -> None:
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
         self._connector.note_connack(reason)
         if not reason.is_failure:
             # (Re)subscribe on every connection: a clean session forgets subscriptions.

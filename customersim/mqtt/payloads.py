@@ -28,11 +28,17 @@ import pyarrow.compute as pc
 
 from customersim.frame import EVENT_TYPES, event_codes
 
-__all__ = ["encode_payload", "encode_frame"]
+__all__ = ["encode_frame", "encode_payload"]
 
 
-def encode_payload(event: str, customer_id: Any, ts: int, x: int | None = None,
-                   y: int | None = None, extra: dict[str, Any] | None = None) -> bytes:
+def encode_payload(
+    event: str,
+    customer_id: Any,
+    ts: int,
+    x: int | None = None,
+    y: int | None = None,
+    extra: dict[str, Any] | None = None,
+) -> bytes:
     """The payload of one event (the same bytes :func:`encode_frame` makes for its row).
 
     Raises:
@@ -83,8 +89,12 @@ def encode_frame(frame: pd.DataFrame, extra_fields: Sequence[str] = ()) -> list[
     if len(frame) == 0:
         return []
     codes = event_codes(frame)
-    parts: list[Any] = ['{"id":', _as_strings(frame["customer_id"], "customer_id"),
-                        ',"ts":', _as_strings(frame["ts"], "ts")]
+    parts: list[Any] = [
+        '{"id":',
+        _as_strings(frame["customer_id"], "customer_id"),
+        ',"ts":',
+        _as_strings(frame["ts"], "ts"),
+    ]
     is_move = codes == EVENT_TYPES.index("move")
     if is_move.any():
         moves = frame.loc[is_move]

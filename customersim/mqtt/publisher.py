@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import paho.mqtt.client as mqtt
+import pandas as pd
 
-from customersim.mqtt.connection import Connector, MqttError, make_client, warn_if_insecure
 from customersim.frame import event_codes
+from customersim.mqtt.connection import Connector, MqttError, make_client, warn_if_insecure
 from customersim.mqtt.payloads import encode_frame
 from customersim.mqtt.settings import MqttSettings
 
@@ -44,7 +44,7 @@ DEFAULT_WINDOW = 10_000
 QOS2_WINDOW_MQTT311 = 20
 MAX_WINDOW = 60_000  # below the 65,535 message ids paho can tell apart
 BATCH_ROWS = 50_000  # rows encoded at once: bounds the memory of a big frame's payloads
-_STOP_CHECK = 1024   # messages between two looks at the stop flag when publishing flat out
+_STOP_CHECK = 1024  # messages between two looks at the stop flag when publishing flat out
 
 
 class _Stopped(Exception):
@@ -64,8 +64,10 @@ def parse_speed(value: Any) -> float | None:
     except (TypeError, ValueError):
         speed = math.nan
     if not math.isfinite(speed) or speed <= 0:
-        raise ValueError(f"speed = {value!r} is not allowed: expected a factor above 0 (1 = wall "
-                         "clock, 60 = a minute per second) or 'max'")
+        raise ValueError(
+            f"speed = {value!r} is not allowed: expected a factor above 0 (1 = wall "
+            "clock, 60 = a minute per second) or 'max'"
+        )
     return speed
 
 
@@ -116,8 +118,10 @@ class PublisherStats:
     def summary(self) -> str:
         """One line for logs and the CLI."""
         rate = self.acknowledged / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
-        text = (f"published {self.published:,} messages, acknowledged {self.acknowledged:,}, "
-                f"failed {self.failed:,} in {self.elapsed_seconds:.1f} s ({rate:,.0f} msg/s")
+        text = (
+            f"published {self.published:,} messages, acknowledged {self.acknowledged:,}, "
+            f"failed {self.failed:,} in {self.elapsed_seconds:.1f} s ({rate:,.0f} msg/s"
+        )
         text += f", {self.reconnects} reconnects)" if self.reconnects else ")"
         return text + (f"; error: {self.error}" if self.error else "")
 
@@ -150,16 +154,24 @@ class Publisher:
         client_id: MQTT client id; default ``settings.client_id``.
     """
 
-    def __init__(self, settings: MqttSettings, speed: float | str | None = None, *,
-                 window: int = DEFAULT_WINDOW, give_up_after: float = 60.0,
-                 extra_fields: Sequence[str] = (), client_id: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: MqttSettings,
+        speed: float | str | None = None,
+        *,
+        window: int = DEFAULT_WINDOW,
+        give_up_after: float = 60.0,
+        extra_fields: Sequence[str] = (),
+        client_id: str | None = None,
+    ) -> None:
         if not 1 <= int(window) <= MAX_WINDOW:
             raise ValueError(f"window = {window!r} is not allowed: expected 1 to {MAX_WINDOW}")
         if not give_up_after > 0:
             raise ValueError(f"give_up_after = {give_up_after!r} is not allowed: expected seconds > 0")
         if not settings.mock and not settings.host:
-            raise MqttError("no broker to publish to: set MQTT_HOST (or TESTING_MOCK_MQTT=true to "
-                            "only log the messages)")
+            raise MqttError(
+                "no broker to publish to: set MQTT_HOST (or TESTING_MOCK_MQTT=true to only log the messages)"
+            )
         self.settings = settings
         self.speed = parse_speed(speed)
         self.window = int(window)
@@ -176,7 +188,7 @@ class Publisher:
         self._connector: Connector | None = None
         self._published = 0
         self._acked = 0
-        self._ack_failures = 0   # written by paho's thread only
+        self._ack_failures = 0  # written by paho's thread only
         self._send_failures = 0  # written by the publisher thread only
         self._abandoned = 0
         self._reconnects = 0
@@ -209,8 +221,9 @@ class Publisher:
         if self._thread is not None:
             raise RuntimeError("this Publisher was already started; make a new one")
         self._origin_ts = None if origin_ts is None else int(origin_ts)
-        self._thread = threading.Thread(target=self._run, args=(frames,), name="customersim-publisher",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(frames,), name="customersim-publisher", daemon=True
+        )
         self._thread.start()
 
     def stats(self) -> PublisherStats:
@@ -231,13 +244,22 @@ class Publisher:
                     rate = (acked - first_acked) / (now - first_t)
             failed = self._ack_failures + self._send_failures + self._abandoned
             return PublisherStats(
-                connected=self._connected.is_set(), error=self._error, published=self._published,
-                acknowledged=acked, failed=failed, rate=rate,
+                connected=self._connected.is_set(),
+                error=self._error,
+                published=self._published,
+                acknowledged=acked,
+                failed=failed,
+                rate=rate,
                 lag_seconds=self._lag if self.speed is not None else 0.0,
                 running=self._thread is not None and not self._done.is_set(),
-                finished=self._finished, stopped=self._stopped, reconnects=self._reconnects,
+                finished=self._finished,
+                stopped=self._stopped,
+                reconnects=self._reconnects,
                 elapsed_seconds=elapsed,
-                retrying=None if self._connected.is_set() or self._done.is_set() else self._last_attempt_failed)
+                retrying=None
+                if self._connected.is_set() or self._done.is_set()
+                else self._last_attempt_failed,
+            )
 
     def stop(self, timeout: float = 5.0) -> PublisherStats:
         """Stop publishing, from any thread; idempotent.
@@ -276,7 +298,7 @@ class Publisher:
             try:
                 for frame in _iter_frames(frames):
                     for begin in range(0, len(frame), BATCH_ROWS):
-                        self._publish_batch(frame.iloc[begin:begin + BATCH_ROWS])
+                        self._publish_batch(frame.iloc[begin : begin + BATCH_ROWS])
                         if self._stop.is_set():
                             raise _Stopped
             except _Stopped:
@@ -313,11 +335,17 @@ class Publisher:
             # At QoS 0 nothing is acknowledged; a callback per message would only cost time.
             client.on_publish = self._on_publish
         self._client = client
-        self._connector = Connector(client, self.settings, self._stop,
-                                    on_attempt_failed=self._note_attempt_failed)
+        self._connector = Connector(
+            client, self.settings, self._stop, on_attempt_failed=self._note_attempt_failed
+        )
         self._connector.connect_with_retry(self.give_up_after)
-        log.info("connected to MQTT broker %s as %s (QoS %d%s)", self.settings.address,
-                 self.client_id, self.settings.qos, ", TLS" if self.settings.tls else "")
+        log.info(
+            "connected to MQTT broker %s as %s (QoS %d%s)",
+            self.settings.address,
+            self.client_id,
+            self.settings.qos,
+            ", TLS" if self.settings.tls else "",
+        )
 
     def _note_attempt_failed(self, words: str) -> None:
         self._last_attempt_failed = words
@@ -326,8 +354,11 @@ class Publisher:
         """Reconnect after a lost connection; paho then resends what was not acknowledged."""
         assert self._connector is not None
         self._connected.clear()
-        log.warning("lost the connection to MQTT broker %s; reconnecting (giving up after %g s)",
-                    self.settings.address, self.give_up_after)
+        log.warning(
+            "lost the connection to MQTT broker %s; reconnecting (giving up after %g s)",
+            self.settings.address,
+            self.give_up_after,
+        )
         try:
             self._connector.connect_with_retry(self.give_up_after)
         except MqttError as error:
@@ -335,8 +366,11 @@ class Publisher:
                 raise _Stopped from None
             raise MqttError(f"lost the connection and could not reconnect: {error}") from None
         self._reconnects += 1
-        log.info("reconnected to MQTT broker %s; resending %d unacknowledged messages",
-                 self.settings.address, self._in_flight())
+        log.info(
+            "reconnected to MQTT broker %s; resending %d unacknowledged messages",
+            self.settings.address,
+            self._in_flight(),
+        )
 
     def _service(self, timeout: float = 0.0) -> None:
         """Read acknowledgements, keep the connection alive, notice and repair a loss."""
@@ -350,8 +384,9 @@ class Publisher:
         return self._published - self._acked - self._ack_failures - self._send_failures
 
     # paho callbacks: they run in this publisher's thread, inside publish() and loop().
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
-                    properties: Any) -> None:
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
         if self._connector is not None:
             self._connector.note_connack(reason)
         if not reason.is_failure:
@@ -368,14 +403,14 @@ class Publisher:
             return min(self.window, QOS2_WINDOW_MQTT311)
         return self.window
 
-    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
-                       properties: Any) -> None:
+    def _on_disconnect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
         if self._connector is not None:
             self._connector.note_disconnect()
         self._connected.clear()
 
-    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any,
-                    properties: Any) -> None:
+    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, properties: Any) -> None:
         if getattr(reason, "is_failure", False):
             self._ack_failures += 1
             log.warning("broker refused message %d: %s", mid, reason)
@@ -400,7 +435,7 @@ class Publisher:
         bounds = np.flatnonzero(np.diff(ts)) + 1
         starts = [0, *bounds.tolist()]
         ends = [*bounds.tolist(), len(ts)]
-        for begin, end in zip(starts, ends):
+        for begin, end in zip(starts, ends, strict=True):
             due = self._origin_wall + (int(ts[begin]) - self._origin_ts) / self.speed
             delay = due - time.monotonic()
             if delay > 0:
@@ -445,7 +480,7 @@ class Publisher:
                         self._wait_for_acks()
                     self._published += 1
                     rc = publish(topics[i], payloads[i], qos).rc
-                    if rc == mqtt.MQTT_ERR_NO_CONN or rc == mqtt.MQTT_ERR_CONN_LOST:
+                    if rc in (mqtt.MQTT_ERR_NO_CONN, mqtt.MQTT_ERR_CONN_LOST):
                         # paho keeps the message and sends it again once reconnected.
                         self._recover()
                     elif rc:

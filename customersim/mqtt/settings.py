@@ -61,7 +61,8 @@ def _check_topic(topic: Any, name: str) -> None:
     if "+" in topic or "#" in topic or "\x00" in topic:
         raise MqttSettingsError(
             f"{name} = {topic!r} is not allowed: a topic to publish on cannot contain '+', '#' "
-            "or a NUL character")
+            "or a NUL character"
+        )
     if len(topic.encode("utf-8")) > 65535:
         raise MqttSettingsError(f"{name} is not allowed: longer than 65535 bytes")
 
@@ -121,19 +122,29 @@ class MqttSettings:
         set_("keepalive", _whole(self.keepalive, "keepalive", 5, 3600, "seconds from 5 to 3600"))
         if not isinstance(self.client_id, str) or not self.client_id or len(self.client_id) > 65535:
             raise MqttSettingsError(
-                f"client_id (MQTT_NAME) = {self.client_id!r} is not allowed: expected a non-empty name")
+                f"client_id (MQTT_NAME) = {self.client_id!r} is not allowed: expected a non-empty name"
+            )
         protocol = str(self.protocol).strip().lower()
-        protocol = {"3.1.1": "3.1.1", "311": "3.1.1", "v311": "3.1.1", "mqttv311": "3.1.1",
-                    "5": "5", "5.0": "5", "v5": "5", "mqttv5": "5"}.get(protocol, protocol)
+        protocol = {
+            "3.1.1": "3.1.1",
+            "311": "3.1.1",
+            "v311": "3.1.1",
+            "mqttv311": "3.1.1",
+            "5": "5",
+            "5.0": "5",
+            "v5": "5",
+            "mqttv5": "5",
+        }.get(protocol, protocol)
         if protocol not in PROTOCOLS:
             raise MqttSettingsError(
-                f"protocol (MQTT_PROTOCOL) = {self.protocol!r} is not allowed: expected 3.1.1 or 5")
+                f"protocol (MQTT_PROTOCOL) = {self.protocol!r} is not allowed: expected 3.1.1 or 5"
+            )
         set_("protocol", protocol)
         transport = str(self.transport).strip().lower()
         if transport not in TRANSPORTS:
             raise MqttSettingsError(
-                f"transport (MQTT_TRANSPORT) = {self.transport!r} is not allowed: expected tcp or "
-                "websockets")
+                f"transport (MQTT_TRANSPORT) = {self.transport!r} is not allowed: expected tcp or websockets"
+            )
         set_("transport", transport)
         set_("tls_insecure", parse_bool(self.tls_insecure, "tls_insecure (MQTT_TLS_INSECURE)"))
         set_("mock", parse_bool(self.mock, "mock (TESTING_MOCK_MQTT)"))
@@ -143,11 +154,15 @@ class MqttSettings:
             set_("password", None)
         if self.password is not None and self.username is None:
             # Say which variable is missing, never the password itself.
-            raise MqttSettingsError("password (MQTT_PASSWORD) is set but username (MQTT_USERNAME) "
-                                    "is not: a password needs a user name")
-        for name, variable in (("ca_file", "MQTT_BROKER_CERT_FILE"),
-                               ("client_cert_file", "MQTT_CLIENT_CERT_FILE"),
-                               ("client_key_file", "MQTT_CLIENT_KEY_FILE")):
+            raise MqttSettingsError(
+                "password (MQTT_PASSWORD) is set but username (MQTT_USERNAME) "
+                "is not: a password needs a user name"
+            )
+        for name, variable in (
+            ("ca_file", "MQTT_BROKER_CERT_FILE"),
+            ("client_cert_file", "MQTT_CLIENT_CERT_FILE"),
+            ("client_key_file", "MQTT_CLIENT_KEY_FILE"),
+        ):
             value = getattr(self, name)
             if value in (None, ""):
                 set_(name, None)
@@ -155,21 +170,25 @@ class MqttSettings:
             path = os.fspath(value)
             if not os.path.isfile(path):
                 raise MqttSettingsError(
-                    f"{name} ({variable}) = {path!r} is not allowed: no such file (expected a PEM file)")
+                    f"{name} ({variable}) = {path!r} is not allowed: no such file (expected a PEM file)"
+                )
             set_(name, path)
         if self.client_key_file and not self.client_cert_file:
             raise MqttSettingsError(
                 "client_key_file (MQTT_CLIENT_KEY_FILE) is set but client_cert_file "
-                "(MQTT_CLIENT_CERT_FILE) is not: a client key needs its certificate")
+                "(MQTT_CLIENT_CERT_FILE) is not: a client key needs its certificate"
+            )
         if self.tls_insecure and not self.tls:
             raise MqttSettingsError(
                 "tls_insecure (MQTT_TLS_INSECURE) is on but TLS is off: set MQTT_BROKER_CERT_FILE "
-                "to the broker's CA file to use TLS")
+                "to the broker's CA file to use TLS"
+            )
 
     def __repr__(self) -> str:
         # The generated repr already leaves the password out; say whether one is set.
-        fields = ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self)
-                           if f.name != "password")
+        fields = ", ".join(
+            f"{f.name}={getattr(self, f.name)!r}" for f in dataclasses.fields(self) if f.name != "password"
+        )
         return f"MqttSettings({fields}, password={'***' if self.password else None})"
 
     @property
@@ -199,16 +218,26 @@ class MqttSettings:
         Raises:
             MqttSettingsError: a variable has a value that is not allowed.
         """
+
         def get(name: str) -> str | None:
             value = environ.get(name)
             return None if value is None or value.strip() == "" else value.strip()
 
         values: dict[str, Any] = {}
-        mapping = {"host": "MQTT_HOST", "port": "MQTT_PORT", "client_id": "MQTT_NAME",
-                   "qos": "MQTT_QOS", "username": "MQTT_USERNAME", "ca_file": "MQTT_BROKER_CERT_FILE",
-                   "client_cert_file": "MQTT_CLIENT_CERT_FILE", "client_key_file": "MQTT_CLIENT_KEY_FILE",
-                   "tls_insecure": "MQTT_TLS_INSECURE", "protocol": "MQTT_PROTOCOL",
-                   "transport": "MQTT_TRANSPORT", "mock": "TESTING_MOCK_MQTT"}
+        mapping = {
+            "host": "MQTT_HOST",
+            "port": "MQTT_PORT",
+            "client_id": "MQTT_NAME",
+            "qos": "MQTT_QOS",
+            "username": "MQTT_USERNAME",
+            "ca_file": "MQTT_BROKER_CERT_FILE",
+            "client_cert_file": "MQTT_CLIENT_CERT_FILE",
+            "client_key_file": "MQTT_CLIENT_KEY_FILE",
+            "tls_insecure": "MQTT_TLS_INSECURE",
+            "protocol": "MQTT_PROTOCOL",
+            "transport": "MQTT_TRANSPORT",
+            "mock": "TESTING_MOCK_MQTT",
+        }
         for name, variable in mapping.items():
             value = get(variable)
             if value is not None:
@@ -217,8 +246,10 @@ class MqttSettings:
         password = environ.get("MQTT_PASSWORD")
         if password:
             values["password"] = password
-        topics = {event: get(variable) for event, variable in
-                  (("enter", "ENTER_TOPIC"), ("move", "MOVE_TOPIC"), ("exit", "EXIT_TOPIC"))}
+        topics = {
+            event: get(variable)
+            for event, variable in (("enter", "ENTER_TOPIC"), ("move", "MOVE_TOPIC"), ("exit", "EXIT_TOPIC"))
+        }
         values["topics"] = Topics(**{k: v for k, v in topics.items() if v is not None})
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

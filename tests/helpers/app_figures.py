@@ -34,8 +34,10 @@ def chart(at: Any, key: str) -> dict:
     for element in at.get("plotly_chart"):
         if element.proto.id.endswith(f"-{key}"):
             return decode(json.loads(element.proto.spec))
-    raise KeyError(f"no plotly chart with key {key!r}; the page has "
-                   f"{[e.proto.id.rsplit('-', 1)[-1] for e in at.get('plotly_chart')]}")
+    raise KeyError(
+        f"no plotly chart with key {key!r}; the page has "
+        f"{[e.proto.id.rsplit('-', 1)[-1] for e in at.get('plotly_chart')]}"
+    )
 
 
 def trace(figure: dict, name: str) -> dict:

@@ -21,8 +21,15 @@ from typing import Any
 from helpers.mqtt_broker import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
 
 
 def chromium_path() -> str:
@@ -49,13 +56,26 @@ class AppServer:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60.0) -> AppServer:
-        streamlit = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-                     "--server.address", "127.0.0.1", "--server.port", str(self.port),
-                     "--browser.gatherUsageStats", "false"]
+        streamlit = [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(self.port),
+            "--browser.gatherUsageStats",
+            "false",
+        ]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(streamlit, cwd=ROOT, env=self.env, stdout=self._log,
-                                        stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            streamlit, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
@@ -67,7 +87,9 @@ class AppServer:
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
             if time.monotonic() > deadline:
-                raise TimeoutError(f"streamlit did not answer /_stcore/health within {timeout} s: {self.log()}")
+                raise TimeoutError(
+                    f"streamlit did not answer /_stcore/health within {timeout} s: {self.log()}"
+                )
             time.sleep(0.1)  # poll interval of a condition wait with a deadline
 
     def log(self) -> str:
@@ -88,8 +110,23 @@ class AppServer:
 
 def clean_environment(**settings: str) -> dict[str, str]:
     """This process's environment without any customersim or MQTT setting, plus ``settings``."""
-    prefixes = ("STORE_", "CUSTOMERS_", "MEAN_VISIT", "DWELL_", "PACE_", "WALK_", "DOOR", "NEIGHBOURHOOD",
-                "SIM_", "ARRIVAL_", "MQTT_", "ENTER_TOPIC", "MOVE_TOPIC", "EXIT_TOPIC", "TESTING_MOCK")
+    prefixes = (
+        "STORE_",
+        "CUSTOMERS_",
+        "MEAN_VISIT",
+        "DWELL_",
+        "PACE_",
+        "WALK_",
+        "DOOR",
+        "NEIGHBOURHOOD",
+        "SIM_",
+        "ARRIVAL_",
+        "MQTT_",
+        "ENTER_TOPIC",
+        "MOVE_TOPIC",
+        "EXIT_TOPIC",
+        "TESTING_MOCK",
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     env.update(settings)
     return env

@@ -34,10 +34,14 @@ PASSWORD = "s3cret-Pa55word"
 
 def mosquitto_binary() -> str:
     """The mosquitto executable; a clear failure (not a skip) when it is missing."""
-    found = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None)
+    found = shutil.which("mosquitto") or (
+        "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None
+    )
     if not found or not shutil.which("mosquitto_passwd"):
-        raise RuntimeError("mosquitto is not installed: apt-get install -y mosquitto mosquitto-clients "
-                           "(.ci/run installs them)")
+        raise RuntimeError(
+            "mosquitto is not installed: apt-get install -y mosquitto mosquitto-clients "
+            "(.ci/run installs them)"
+        )
     return found
 
 
@@ -67,21 +71,62 @@ def _openssl(*args: str, cwd: Path) -> None:
 
 def make_certificates(folder: Path, prefix: str = "") -> dict[str, Path]:
     """A CA, a server certificate for 127.0.0.1/localhost and a client certificate (EC P-256)."""
-    names = {key: folder / f"{prefix}{key}" for key in
-             ("ca.key", "ca.pem", "server.key", "server.pem", "client.key", "client.pem")}
+    names = {
+        key: folder / f"{prefix}{key}"
+        for key in ("ca.key", "ca.pem", "server.key", "server.pem", "client.key", "client.pem")
+    }
     key_args = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    _openssl("req", "-x509", *key_args, "-keyout", str(names["ca.key"]), "-out", str(names["ca.pem"]),
-             "-days", "2", "-subj", f"/CN=customersim test CA {prefix}{uuid.uuid4().hex[:6]}", cwd=folder)
-    for role, subject, ext in (("server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1,DNS:localhost"),
-                               ("client", "/CN=customersim-test-client", "extendedKeyUsage=clientAuth")):
+    _openssl(
+        "req",
+        "-x509",
+        *key_args,
+        "-keyout",
+        str(names["ca.key"]),
+        "-out",
+        str(names["ca.pem"]),
+        "-days",
+        "2",
+        "-subj",
+        f"/CN=customersim test CA {prefix}{uuid.uuid4().hex[:6]}",
+        cwd=folder,
+    )
+    for role, subject, ext in (
+        ("server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1,DNS:localhost"),
+        ("client", "/CN=customersim-test-client", "extendedKeyUsage=clientAuth"),
+    ):
         csr = folder / f"{prefix}{role}.csr"
         extfile = folder / f"{prefix}{role}.ext"
         extfile.write_text(ext + "\n")
-        _openssl("req", "-new", *key_args, "-keyout", str(names[f"{role}.key"]), "-out", str(csr),
-                 "-subj", subject, cwd=folder)
-        _openssl("x509", "-req", "-in", str(csr), "-CA", str(names["ca.pem"]), "-CAkey",
-                 str(names["ca.key"]), "-CAcreateserial", "-out", str(names[f"{role}.pem"]), "-days", "2",
-                 "-extfile", str(extfile), cwd=folder)
+        _openssl(
+            "req",
+            "-new",
+            *key_args,
+            "-keyout",
+            str(names[f"{role}.key"]),
+            "-out",
+            str(csr),
+            "-subj",
+            subject,
+            cwd=folder,
+        )
+        _openssl(
+            "x509",
+            "-req",
+            "-in",
+            str(csr),
+            "-CA",
+            str(names["ca.pem"]),
+            "-CAkey",
+            str(names["ca.key"]),
+            "-CAcreateserial",
+            "-out",
+            str(names[f"{role}.pem"]),
+            "-days",
+            "2",
+            "-extfile",
+            str(extfile),
+            cwd=folder,
+        )
     return names
 
 
@@ -116,18 +161,27 @@ class Mosquitto:
         if {"tls", "mtls"} & set(kinds):
             broker.certs = make_certificates(folder)
         if "password" in kinds:
-            subprocess.run(["mosquitto_passwd", "-b", "-c", str(folder / "passwd"), USERNAME, PASSWORD],
-                           check=True, capture_output=True)
+            subprocess.run(
+                ["mosquitto_passwd", "-b", "-c", str(folder / "passwd"), USERNAME, PASSWORD],
+                check=True,
+                capture_output=True,
+            )
         (folder / "mosquitto.conf").write_text(broker._config())
         _hand_to_mosquitto(folder)
         return broker
 
     def _config(self) -> str:
-        lines = ["per_listener_settings true",
-                 # A QoS 1 subscriber that falls behind must lose nothing (default 1000 drops).
-                 "max_queued_messages 10000000", "max_inflight_messages 100",
-                 f"log_dest file {self.folder / 'mosquitto.log'}", "log_type error", "log_type warning",
-                 "log_type notice", "log_type information"]
+        lines = [
+            "per_listener_settings true",
+            # A QoS 1 subscriber that falls behind must lose nothing (default 1000 drops).
+            "max_queued_messages 10000000",
+            "max_inflight_messages 100",
+            f"log_dest file {self.folder / 'mosquitto.log'}",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "log_type information",
+        ]
         if self.persistent:
             lines += ["persistence true", f"persistence_location {self.folder}/", "autosave_interval 0"]
         else:
@@ -139,8 +193,11 @@ class Mosquitto:
             else:
                 lines.append("allow_anonymous true")
             if kind in ("tls", "mtls"):
-                lines += [f"cafile {self.certs['ca.pem']}", f"certfile {self.certs['server.pem']}",
-                          f"keyfile {self.certs['server.key']}"]
+                lines += [
+                    f"cafile {self.certs['ca.pem']}",
+                    f"certfile {self.certs['server.pem']}",
+                    f"keyfile {self.certs['server.key']}",
+                ]
             if kind == "mtls":
                 lines += ["require_certificate true"]
             if kind == "websockets":
@@ -148,8 +205,11 @@ class Mosquitto:
         return "\n".join(lines) + "\n"
 
     def start(self) -> Mosquitto:
-        self.process = subprocess.Popen([mosquitto_binary(), "-c", str(self.folder / "mosquitto.conf")],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            [mosquitto_binary(), "-c", str(self.folder / "mosquitto.conf")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         for port in self.ports.values():
             wait_for_port(port, process=self.process)
         return self
@@ -183,8 +243,9 @@ class Collector:
 
     def __init__(self, port: int, topics: list[str], *, qos: int = 1, session: bool = False) -> None:
         client_id = f"collector-{uuid.uuid4().hex[:10]}"
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                                  clean_session=not session)
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=not session
+        )
         self.client.reconnect_delay_set(0.1, 0.5)
         self.topics = topics
         self.qos = qos

@@ -16,11 +16,11 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from customersim.cli import generate, publish, run, send, validate
+from customersim.cli import generate, publish, report, run, send, validate
 from customersim.errors import FAILURES, ConfigError
 
 # Subcommands, in the order ``--help`` lists them.
-COMMANDS = (generate, validate, publish, run, send)
+COMMANDS = (generate, validate, publish, run, send, report)
 
 
 def build_parser() -> argparse.ArgumentParser:

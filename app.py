@@ -34,8 +34,10 @@ from customersim.app.support import (
     describe_visit,
     events_file_bytes,
     help_text,
+    input_bounds,
     journey_choices,
     key_figures,
+    mqtt_help_text,
     profile_from_table,
     profile_table,
 )
@@ -44,6 +46,7 @@ from customersim.customers import CustomerListError
 from customersim.engine import CapacityError
 from customersim.metrics import visit_path
 from customersim.mqtt import MqttError, MqttSettings, send_event
+from customersim.mqtt.settings import MQTT_SETTINGS
 from customersim.simulation import simulate, simulate_chunks
 
 ENV = dict(os.environ)  # the only place the page reads the environment
@@ -85,14 +88,21 @@ except ConfigError as error:
 
 side = st.sidebar
 side.header("Store")
-width = side.number_input("Width (cells, x)", 1, 4096, env_config.width, key="width", help=help_text("width"))
+width = side.number_input(
+    "Width (cells, x)", *input_bounds("width"), env_config.width, key="width", help=help_text("width")
+)
 height = side.number_input(
-    "Height (cells, y)", 1, 4096, env_config.height, key="height", help=help_text("height")
+    "Height (cells, y)", *input_bounds("height"), env_config.height, key="height", help=help_text("height")
 )
 door_x, door_y = side.columns(2)
+# A door cell lies inside the largest grid; SimConfig checks it against this grid.
 door = (
-    door_x.number_input("Door x", 0, 4095, env_config.door[0], key="door_x", help=help_text("door")),
-    door_y.number_input("Door y", 0, 4095, env_config.door[1], key="door_y", help=help_text("door")),
+    door_x.number_input(
+        "Door x", 0, input_bounds("width")[1] - 1, env_config.door[0], key="door_x", help=help_text("door")
+    ),
+    door_y.number_input(
+        "Door y", 0, input_bounds("height")[1] - 1, env_config.door[1], key="door_y", help=help_text("door")
+    ),
 )
 neighbourhood = side.radio(
     "Neighbourhood",
@@ -105,8 +115,7 @@ neighbourhood = side.radio(
 side.header("Shoppers")
 average = side.number_input(
     "Target average inside",
-    0.1,
-    1e6,
+    *input_bounds("customers_average_in_store"),
     float(env_config.customers_average_in_store),
     step=1.0,
     key="average",
@@ -114,16 +123,14 @@ average = side.number_input(
 )
 visit_minutes = side.number_input(
     "Mean visit (minutes)",
-    0.5,
-    1440.0,
+    *input_bounds("mean_visit_minutes"),
     float(env_config.mean_visit_minutes),
     key="visit_minutes",
     help=help_text("mean_visit_minutes"),
 )
 dwell = side.number_input(
     "Mean dwell per cell (seconds)",
-    1.0,
-    3600.0,
+    *input_bounds("dwell_mean_seconds"),
     float(env_config.dwell_mean_seconds),
     key="dwell",
     help=help_text("dwell_mean_seconds"),
@@ -131,24 +138,21 @@ dwell = side.number_input(
 with side.expander("More walking settings"):
     dwell_spread = st.number_input(
         "Dwell spread",
-        0.05,
-        3.0,
+        *input_bounds("dwell_spread"),
         float(env_config.dwell_spread),
         key="dwell_spread",
         help=help_text("dwell_spread"),
     )
     pace_spread = st.number_input(
         "Pace spread",
-        0.0,
-        2.0,
+        *input_bounds("pace_spread"),
         float(env_config.pace_spread),
         key="pace_spread",
         help=help_text("pace_spread"),
     )
     walk = st.number_input(
         "Walk home (seconds per cell)",
-        1,
-        600,
+        *input_bounds("walk_seconds_per_cell"),
         env_config.walk_seconds_per_cell,
         key="walk",
         help=help_text("walk_seconds_per_cell"),
@@ -156,9 +160,9 @@ with side.expander("More walking settings"):
 side.header("Time")
 start = side.text_input("Start (UTC)", format_start(env_config.start), key="start", help=help_text("start"))
 hours = side.number_input(
-    "Hours", 0.01, 876000.0, float(env_config.hours), key="hours", help=help_text("hours")
+    "Hours", *input_bounds("hours"), float(env_config.hours), key="hours", help=help_text("hours")
 )
-seed = side.number_input("Seed", 0, 2**53 - 1, env_config.seed, key="seed", help=help_text("seed"))
+seed = side.number_input("Seed", *input_bounds("seed"), env_config.seed, key="seed", help=help_text("seed"))
 presets = {
     "from the environment": env_config.arrival_profile,
     "flat": FLAT_PROFILE,
@@ -311,45 +315,74 @@ with publish:
         key="host",
         disabled=mock,
         placeholder="empty: the built-in broker on 127.0.0.1",
-        help="MQTT_HOST",
+        help=mqtt_help_text("host"),
     )
-    port = b.number_input("Port", 1, 65535, env_mqtt.port, key="port", disabled=mock, help="MQTT_PORT")
-    client_id = c.text_input("Client id", env_mqtt.client_id, key="client_id", help="MQTT_NAME")
+    port = b.number_input(
+        "Port",
+        *MQTT_SETTINGS["port"].input_bounds,
+        env_mqtt.port,
+        key="port",
+        disabled=mock,
+        help=mqtt_help_text("port"),
+    )
+    client_id = c.text_input(
+        "Client id", env_mqtt.client_id, key="client_id", help=mqtt_help_text("client_id")
+    )
     t1, t2, t3, q = st.columns([2, 2, 2, 1])
     topics = (
-        t1.text_input("Enter topic", env_mqtt.topics.enter, key="topic_enter", help="ENTER_TOPIC"),
-        t2.text_input("Move topic", env_mqtt.topics.move, key="topic_move", help="MOVE_TOPIC"),
-        t3.text_input("Exit topic", env_mqtt.topics.exit, key="topic_exit", help="EXIT_TOPIC"),
+        t1.text_input(
+            "Enter topic", env_mqtt.topics.enter, key="topic_enter", help=mqtt_help_text("topics.enter")
+        ),
+        t2.text_input(
+            "Move topic", env_mqtt.topics.move, key="topic_move", help=mqtt_help_text("topics.move")
+        ),
+        t3.text_input(
+            "Exit topic", env_mqtt.topics.exit, key="topic_exit", help=mqtt_help_text("topics.exit")
+        ),
     )
-    qos = q.selectbox("QoS", (0, 1, 2), index=env_mqtt.qos, key="qos", help="MQTT_QOS")
+    qos_choices = MQTT_SETTINGS["qos"].choices
+    qos = q.selectbox(
+        "QoS", qos_choices, index=qos_choices.index(env_mqtt.qos), key="qos", help=mqtt_help_text("qos")
+    )
     with st.expander("User, password and TLS"):
         u, p = st.columns(2)
-        username = u.text_input("User", env_mqtt.username or "", key="username", help="MQTT_USERNAME")
+        username = u.text_input(
+            "User", env_mqtt.username or "", key="username", help=mqtt_help_text("username")
+        )
         password = p.text_input(
             "Password",
             env_mqtt.password or "",
             type="password",
             key="password",
-            help="MQTT_PASSWORD (never shown)",
+            help=mqtt_help_text("password"),
         )
         f1, f2, f3 = st.columns(3)
         ca_file = f1.text_input(
-            "CA file", env_mqtt.ca_file or "", key="ca_file", help="MQTT_BROKER_CERT_FILE"
+            "CA file", env_mqtt.ca_file or "", key="ca_file", help=mqtt_help_text("ca_file")
         )
         cert_file = f2.text_input(
             "Client certificate",
             env_mqtt.client_cert_file or "",
             key="cert_file",
-            help="MQTT_CLIENT_CERT_FILE",
+            help=mqtt_help_text("client_cert_file"),
         )
         key_file = f3.text_input(
-            "Client key", env_mqtt.client_key_file or "", key="key_file", help="MQTT_CLIENT_KEY_FILE"
+            "Client key",
+            env_mqtt.client_key_file or "",
+            key="key_file",
+            help=mqtt_help_text("client_key_file"),
         )
         insecure = st.checkbox(
             "Skip the broker certificate's host name check (tests only)",
             env_mqtt.tls_insecure,
             key="tls_insecure",
-            help="MQTT_TLS_INSECURE",
+            help=mqtt_help_text("tls_insecure"),
+        )
+        use_tls = st.checkbox(
+            "TLS with the system's CA store (no CA file needed)",
+            env_mqtt.use_tls,
+            key="use_tls",
+            help=mqtt_help_text("use_tls"),
         )
     s1, s2 = st.columns([3, 1])
     speed = s1.select_slider(
@@ -380,6 +413,7 @@ with publish:
             client_cert_file=cert_file or None,
             client_key_file=key_file or None,
             tls_insecure=insecure,
+            use_tls=use_tls,
             mock=mock,
         )
     )

@@ -1,4 +1,4 @@
-"""Simulation settings: one frozen :class:`SimConfig` that every front end builds.
+"""Simulation settings: the table of them, and one frozen :class:`SimConfig` every front end builds.
 
 A store is a ``width`` x ``height`` grid of location sensors with a door. Shoppers arrive as a
 Poisson process whose rate follows Little's law, so that on average
@@ -8,27 +8,40 @@ varying by ``dwell_spread`` from cell to cell and by ``pace_spread`` from shoppe
 and steps to a neighbouring cell, until the time is up and they walk back to the door at
 ``walk_seconds_per_cell``.
 
-Settings are validated when the config is built, so a wrong value fails early with a message
-that names the setting, its environment variable, the value given and what is allowed.
-:meth:`SimConfig.from_env` reads the environment variables of the service this package
-replaces (``STORE_WIDTH``, ``STORE_HEIGHT``, ``CUSTOMERS_AVERAGE_IN_STORE``,
-``CUSTOMERS_LIST_FILE``) and one variable per newer setting; only entry points call it.
+:data:`SETTINGS` holds one row per setting: its environment variable (the names of the service
+this package replaces are kept), default, bounds, meaning and command-line flag. Settings are
+validated when the config is built, so a wrong value fails early with a message that names the
+setting, its environment variable, the value given and what is allowed.
+:meth:`SimConfig.from_env` reads the variables; only entry points call it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from customersim.errors import ConfigError
+from customersim.settings_table import NotAllowed, Setting, SettingsTable, number, optional_text, whole
 
 DEFAULT_START = "2026-01-05T00:00:00Z"
 FLAT_PROFILE: tuple[float, ...] = (1.0,) * 24
 MAX_GRID_SIDE = 4096
+MAX_HOURS = 24 * 365 * 100
+
+__all__ = [
+    "DEFAULT_START",
+    "FLAT_PROFILE",
+    "MAX_GRID_SIDE",
+    "SETTINGS",
+    "ConfigError",
+    "SimConfig",
+    "format_start",
+    "parse_start",
+]
 
 
 def parse_start(value: Any) -> int:
@@ -74,7 +87,7 @@ def _parse_profile(value: Any) -> tuple[float, ...]:
     else:
         weights = tuple(float(v) for v in value)
     if len(weights) != 24:
-        raise ValueError(f"24 hourly weights (got {len(weights)})")
+        raise NotAllowed(f"{len(weights)} weights")
     if any(not math.isfinite(w) or w < 0 for w in weights) or sum(weights) <= 0:
         raise ValueError("24 weights that are >= 0 and not all 0")
     return weights
@@ -93,148 +106,227 @@ def _parse_door(value: Any) -> tuple[int, int]:
     return (x, y)
 
 
-def _int(value: Any) -> int:
-    if isinstance(value, bool):
-        raise ValueError
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise ValueError
-        return int(value)
-    return int(str(value).strip())
+def _door_text(cell: tuple[int, int]) -> str:
+    return f"{cell[0]},{cell[1]}"
 
 
-def _float(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError
-    number = float(str(value).strip()) if isinstance(value, str) else float(value)
-    if not math.isfinite(number):
-        raise ValueError
-    return number
+def _profile_text(weights: tuple[float, ...]) -> str:
+    return ",".join(repr(w) for w in weights)
 
 
-@dataclass(frozen=True)
-class _Setting:
-    env: str
-    parse: Callable[[Any], Any]
-    check: Callable[[Any], bool]
-    allowed: str
-    help: str
+# One row per SimConfig field, in the order the command line and the README list them.
+SETTINGS = SettingsTable(
+    "simulation",
+    [
+        Setting(
+            name="width",
+            env="STORE_WIDTH",
+            help="grid width in cells (x)",
+            default=6,
+            parse=whole,
+            low=1,
+            high=MAX_GRID_SIDE,
+            flag="--width",
+            metavar="CELLS",
+        ),
+        Setting(
+            name="height",
+            env="STORE_HEIGHT",
+            help="grid height in cells (y)",
+            default=10,
+            parse=whole,
+            low=1,
+            high=MAX_GRID_SIDE,
+            flag="--height",
+            metavar="CELLS",
+        ),
+        Setting(
+            name="customers_average_in_store",
+            env="CUSTOMERS_AVERAGE_IN_STORE",
+            help="target time-average number of customers inside",
+            default=6.0,
+            parse=number,
+            low=0,
+            above=True,
+            high=1e6,
+            input_low=0.1,
+            flag="--average-inside",
+            metavar="N",
+        ),
+        Setting(
+            name="mean_visit_minutes",
+            env="MEAN_VISIT_MINUTES",
+            help="mean visit length, door to door",
+            default=20.0,
+            parse=number,
+            low=0.5,
+            high=24 * 60,
+            unit="minutes",
+            flag="--mean-visit-minutes",
+            metavar="MIN",
+        ),
+        Setting(
+            name="dwell_mean_seconds",
+            env="DWELL_MEAN_SECONDS",
+            help="mean time a shopper stays at one cell",
+            default=45.0,
+            parse=number,
+            low=1,
+            high=3600,
+            unit="seconds",
+            flag="--dwell-mean-seconds",
+            metavar="S",
+        ),
+        Setting(
+            name="dwell_spread",
+            env="DWELL_SPREAD",
+            help="coefficient of variation of one dwell",
+            default=0.6,
+            parse=number,
+            low=0.05,
+            high=3,
+            flag="--dwell-spread",
+            metavar="CV",
+        ),
+        Setting(
+            name="pace_spread",
+            env="PACE_SPREAD",
+            help="spread (log sd) of each customer's pace: lingerers vs rushers",
+            default=0.35,
+            parse=number,
+            low=0,
+            high=2,
+            flag="--pace-spread",
+            metavar="SD",
+        ),
+        Setting(
+            name="walk_seconds_per_cell",
+            env="WALK_SECONDS_PER_CELL",
+            help="time per cell on the walk back to the door",
+            default=3,
+            parse=whole,
+            low=1,
+            high=600,
+            unit="seconds",
+            flag="--walk-seconds-per-cell",
+            metavar="S",
+        ),
+        Setting(
+            name="door",
+            env="DOOR",
+            help="door cell where visits enter and exit",
+            default=(0, 0),
+            parse=_parse_door,
+            allowed="a cell 'x,y' inside the grid",
+            to_text=_door_text,
+            flag="--door",
+            metavar="X,Y",
+        ),
+        Setting(
+            name="neighbourhood",
+            env="NEIGHBOURHOOD",
+            help="cells a shopper can step to: 4 (edges) or 8 (with diagonals)",
+            default=8,
+            parse=whole,
+            choices=(4, 8),
+            flag="--neighbourhood",
+            metavar="4|8",
+        ),
+        Setting(
+            name="start",
+            env="SIM_START",
+            help="start of the simulated window (UTC)",
+            default=DEFAULT_START,
+            parse=parse_start,
+            low=0,
+            high=2**37,
+            allowed="an ISO 8601 time such as 2026-01-05T00:00:00Z, or epoch seconds >= 0",
+            to_text=format_start,
+            flag="--start",
+            metavar="TIME",
+        ),
+        Setting(
+            name="hours",
+            env="SIM_HOURS",
+            help="length of the simulated window",
+            default=24.0,
+            parse=number,
+            # The window lasts at least one second.
+            low=1 / 3600,
+            high=MAX_HOURS,
+            allowed=f"a number of hours above 0 (at most {MAX_HOURS})",
+            input_low=0.01,
+            flag="--hours",
+            metavar="H",
+        ),
+        Setting(
+            name="seed",
+            env="SIM_SEED",
+            help="seed of every random choice",
+            default=0,
+            parse=whole,
+            low=0,
+            high=2**63 - 1,
+            allowed="a whole number >= 0",
+            # A browser's number input holds whole numbers exactly only up to 2**53.
+            input_high=2**53 - 1,
+            flag="--seed",
+            metavar="N",
+        ),
+        Setting(
+            name="customers_file",
+            env="CUSTOMERS_LIST_FILE",
+            help="customer list (unset: the built-in 1,000 customers)",
+            default=None,
+            parse=optional_text,
+            allowed="a path to a CSV file with a customer_id column",
+            flag="--customers",
+            metavar="CSV",
+        ),
+        Setting(
+            name="arrival_profile",
+            env="ARRIVAL_PROFILE",
+            help="relative arrival rate for each UTC hour of the day",
+            default=FLAT_PROFILE,
+            parse=_parse_profile,
+            allowed="24 comma-separated weights >= 0, not all 0",
+            to_text=_profile_text,
+            flag="--arrival-profile",
+            metavar="W0,...,W23",
+        ),
+    ],
+)
 
 
-def _range(low: float, high: float, *, low_open: bool = False) -> Callable[[Any], bool]:
-    return lambda v: (v > low if low_open else v >= low) and v <= high
+class _EpochSeconds:
+    """The ``start`` field: given as any time :func:`parse_start` takes, held as epoch seconds.
+
+    A descriptor-typed dataclass field: type checkers take the constructor's parameter type from
+    ``__set__`` (a time in any form) and the attribute's type from ``__get__`` (``int``).
+    ``SimConfig.__post_init__`` turns the given value into epoch seconds before anyone reads it.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: object | None, owner: type | None = None) -> int:
+        if obj is None:  # the dataclass asks the class for the field's default
+            return parse_start(SETTINGS[self.name].default)
+        return obj.__dict__[self.name]  # type: ignore[no-any-return]
+
+    def __set__(self, obj: object, value: int | str | datetime) -> None:
+        obj.__dict__[self.name] = value
 
 
-# One row per SimConfig field: the environment variable, how to parse and check a value, and
-# the words an error message uses for what is allowed.
-SETTINGS: dict[str, _Setting] = {
-    "width": _Setting(
-        "STORE_WIDTH",
-        _int,
-        _range(1, MAX_GRID_SIDE),
-        f"a whole number from 1 to {MAX_GRID_SIDE}",
-        "grid width in cells (x)",
-    ),
-    "height": _Setting(
-        "STORE_HEIGHT",
-        _int,
-        _range(1, MAX_GRID_SIDE),
-        f"a whole number from 1 to {MAX_GRID_SIDE}",
-        "grid height in cells (y)",
-    ),
-    "customers_average_in_store": _Setting(
-        "CUSTOMERS_AVERAGE_IN_STORE",
-        _float,
-        _range(0, 1e6, low_open=True),
-        "a number above 0 and at most 1000000",
-        "target time-average number of customers inside",
-    ),
-    "mean_visit_minutes": _Setting(
-        "MEAN_VISIT_MINUTES",
-        _float,
-        _range(0.5, 24 * 60),
-        "a number of minutes from 0.5 to 1440",
-        "mean visit length, door to door",
-    ),
-    "dwell_mean_seconds": _Setting(
-        "DWELL_MEAN_SECONDS",
-        _float,
-        _range(1, 3600),
-        "a number of seconds from 1 to 3600",
-        "mean time a shopper stays at one cell",
-    ),
-    "dwell_spread": _Setting(
-        "DWELL_SPREAD",
-        _float,
-        _range(0.05, 3),
-        "a number from 0.05 to 3",
-        "coefficient of variation of one dwell",
-    ),
-    "pace_spread": _Setting(
-        "PACE_SPREAD",
-        _float,
-        _range(0, 2),
-        "a number from 0 to 2",
-        "spread (log sd) of each customer's pace: lingerers vs rushers",
-    ),
-    "walk_seconds_per_cell": _Setting(
-        "WALK_SECONDS_PER_CELL",
-        _int,
-        _range(1, 600),
-        "a whole number of seconds from 1 to 600",
-        "time per cell on the walk back to the door",
-    ),
-    "door": _Setting(
-        "DOOR",
-        _parse_door,
-        lambda v: True,
-        "a cell 'x,y' inside the grid",
-        "door cell where visits enter and exit",
-    ),
-    "neighbourhood": _Setting(
-        "NEIGHBOURHOOD",
-        _int,
-        lambda v: v in (4, 8),
-        "4 or 8",
-        "cells a shopper can step to: 4 (edges) or 8 (with diagonals)",
-    ),
-    "start": _Setting(
-        "SIM_START",
-        parse_start,
-        _range(0, 2**37),
-        "an ISO 8601 time such as 2026-01-05T00:00:00Z, or epoch seconds >= 0",
-        "start of the simulated window (UTC)",
-    ),
-    "hours": _Setting(
-        "SIM_HOURS",
-        _float,
-        _range(1 / 3600, 24 * 365 * 100),
-        "a number of hours above 0 (at most 876000)",
-        "length of the simulated window",
-    ),
-    "seed": _Setting(
-        "SIM_SEED", _int, _range(0, 2**63 - 1), "a whole number >= 0", "seed of every random choice"
-    ),
-    "customers_file": _Setting(
-        "CUSTOMERS_LIST_FILE",
-        lambda v: None if v in (None, "") else str(v),
-        lambda v: True,
-        "a path to a CSV file with a customer_id column",
-        "customer list (unset: the built-in 1,000 customers)",
-    ),
-    "arrival_profile": _Setting(
-        "ARRIVAL_PROFILE",
-        _parse_profile,
-        lambda v: True,
-        "24 comma-separated weights >= 0, not all 0",
-        "relative arrival rate for each UTC hour of the day",
-    ),
-}
+_DEFAULT = SETTINGS.defaults()
 
 
 @dataclass(frozen=True)
 class SimConfig:
     """Every setting of one simulation, validated on construction.
+
+    ``start`` takes epoch seconds, an ISO 8601 string or a :class:`datetime` and holds epoch
+    seconds (``int``) after construction. Defaults and bounds are the rows of :data:`SETTINGS`.
 
     Example:
         >>> SimConfig(width=6, height=10, customers_average_in_store=6, hours=24,
@@ -246,41 +338,29 @@ class SimConfig:
             variable, the value given and what is allowed.
     """
 
-    width: int = 6
-    height: int = 10
-    customers_average_in_store: float = 6.0
-    mean_visit_minutes: float = 20.0
-    dwell_mean_seconds: float = 45.0
-    dwell_spread: float = 0.6
-    pace_spread: float = 0.35
-    walk_seconds_per_cell: int = 3
-    door: tuple[int, int] = (0, 0)
-    neighbourhood: int = 8
-    start: int | str = DEFAULT_START
-    hours: float = 24.0
-    seed: int = 0
-    customers_file: str | None = None
-    arrival_profile: tuple[float, ...] = field(default=FLAT_PROFILE)
+    width: int = _DEFAULT["width"]
+    height: int = _DEFAULT["height"]
+    customers_average_in_store: float = _DEFAULT["customers_average_in_store"]
+    mean_visit_minutes: float = _DEFAULT["mean_visit_minutes"]
+    dwell_mean_seconds: float = _DEFAULT["dwell_mean_seconds"]
+    dwell_spread: float = _DEFAULT["dwell_spread"]
+    pace_spread: float = _DEFAULT["pace_spread"]
+    walk_seconds_per_cell: int = _DEFAULT["walk_seconds_per_cell"]
+    door: tuple[int, int] = _DEFAULT["door"]
+    neighbourhood: int = _DEFAULT["neighbourhood"]
+    start: _EpochSeconds = _EpochSeconds()
+    hours: float = _DEFAULT["hours"]
+    seed: int = _DEFAULT["seed"]
+    customers_file: str | None = _DEFAULT["customers_file"]
+    arrival_profile: tuple[float, ...] = _DEFAULT["arrival_profile"]
 
     def __post_init__(self) -> None:
-        for name, setting in SETTINGS.items():
-            raw = getattr(self, name)
-            try:
-                value = setting.parse(raw)
-            except (TypeError, ValueError):
-                value = None
-                ok = False
-            else:
-                ok = setting.check(value)
-            if not ok:
-                raise ConfigError(
-                    f"{name} ({setting.env}) = {raw!r} is not allowed: expected {setting.allowed}"
-                )
-            object.__setattr__(self, name, value)
+        for name in SETTINGS:
+            object.__setattr__(self, name, SETTINGS.convert(name, getattr(self, name)))
         x, y = self.door
         if not (0 <= x < self.width and 0 <= y < self.height):
             raise ConfigError(
-                f"door (DOOR) = '{x},{y}' is not allowed: expected a cell inside the "
+                f"{SETTINGS['door'].label} = '{x},{y}' is not allowed: expected a cell inside the "
                 f"{self.width} x {self.height} grid, x from 0 to {self.width - 1} and y from 0 to "
                 f"{self.height - 1}"
             )
@@ -289,14 +369,11 @@ class SimConfig:
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> SimConfig:
         """Build a config from environment variables, then apply keyword overrides.
 
-        Unset or empty variables keep their defaults; overrides whose value is ``None`` are
-        ignored, so front ends can pass optional flags straight through.
+        The variables are those of :data:`SETTINGS`. Unset or empty variables keep their
+        defaults; overrides whose value is ``None`` are ignored, so front ends can pass optional
+        flags straight through.
         """
-        values: dict[str, Any] = {}
-        for name, setting in SETTINGS.items():
-            raw = environ.get(setting.env)
-            if raw is not None and raw.strip() != "":
-                values[name] = raw
+        values: dict[str, Any] = SETTINGS.read_env(environ)
         values.update({k: v for k, v in overrides.items() if v is not None})
         unknown = set(values) - set(SETTINGS)
         if unknown:
@@ -310,7 +387,7 @@ class SimConfig:
     @property
     def end(self) -> int:
         """End of the simulated window, exclusive, in epoch seconds."""
-        return int(self.start) + max(1, round(self.hours * 3600))
+        return self.start + max(1, round(self.hours * 3600))
 
     @property
     def mean_visit_seconds(self) -> float:
@@ -321,15 +398,6 @@ class SimConfig:
         env = {}
         for name, setting in SETTINGS.items():
             value = getattr(self, name)
-            if value is None:
-                continue
-            if name == "door":
-                text = f"{value[0]},{value[1]}"
-            elif name == "arrival_profile":
-                text = ",".join(repr(w) for w in value)
-            elif name == "start":
-                text = format_start(value)
-            else:
-                text = str(value)
-            env[setting.env] = text
+            if value is not None and setting.env:
+                env[setting.env] = setting.to_text(value)
         return env

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from customersim.config import SETTINGS
 from customersim.errors import CustomerListError
 
 CUSTOMER_COLUMNS: tuple[str, ...] = (
@@ -64,7 +65,8 @@ def _file_stamp(path: str) -> tuple[int, int]:
     try:
         stat = os.stat(path)
     except FileNotFoundError:
-        raise CustomerListError(f"{path}: customer list file not found (CUSTOMERS_LIST_FILE)") from None
+        variable = SETTINGS.env("customers_file")
+        raise CustomerListError(f"{path}: customer list file not found ({variable})") from None
     except OSError as error:
         raise CustomerListError(f"{path}: cannot read the customer list: {error.strerror}") from None
     return stat.st_mtime_ns, stat.st_size

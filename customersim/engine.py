@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from customersim.config import SimConfig
+from customersim.config import SETTINGS, SimConfig
 from customersim.errors import CapacityError
 from customersim.frame import ENTER, EXIT, MOVE
 from customersim.layout import StoreLayout
@@ -87,8 +87,8 @@ def make_plan(config: SimConfig, customers: int) -> Plan:
         raise CapacityError(
             f"the customer list has {customers} customers, but an average of "
             f"{config.customers_average_in_store:g} inside (up to {peak_inside:g} at the busiest hour) "
-            f"needs at least {needed}: use a longer list (CUSTOMERS_LIST_FILE) or lower "
-            f"CUSTOMERS_AVERAGE_IN_STORE"
+            f"needs at least {needed}: use a longer list ({SETTINGS.env('customers_file')}) or lower "
+            f"{SETTINGS.env('customers_average_in_store')}"
         )
     reserve = layout.max_door_distance * config.walk_seconds_per_cell
     steps_per_visit = (

@@ -22,43 +22,15 @@ from streamlit.testing.v1 import AppTest
 from customersim import SimConfig, simulate
 from customersim.app.live import running_publishers
 from customersim.app.support import events_file_bytes
+from customersim.config import SETTINGS
 from customersim.files import read_events
 from customersim.metrics import dwell_seconds_per_cell, visits_per_cell
+from customersim.mqtt.settings import MQTT_SETTINGS
+from customersim.settings_table import all_tables
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-SETTINGS_VARIABLES = (
-    "STORE_WIDTH",
-    "STORE_HEIGHT",
-    "CUSTOMERS_AVERAGE_IN_STORE",
-    "CUSTOMERS_LIST_FILE",
-    "MEAN_VISIT_MINUTES",
-    "DWELL_MEAN_SECONDS",
-    "DWELL_SPREAD",
-    "PACE_SPREAD",
-    "WALK_SECONDS_PER_CELL",
-    "DOOR",
-    "NEIGHBOURHOOD",
-    "SIM_START",
-    "SIM_HOURS",
-    "SIM_SEED",
-    "ARRIVAL_PROFILE",
-    "MQTT_HOST",
-    "MQTT_PORT",
-    "MQTT_NAME",
-    "ENTER_TOPIC",
-    "MOVE_TOPIC",
-    "EXIT_TOPIC",
-    "TESTING_MOCK_MQTT",
-    "MQTT_USERNAME",
-    "MQTT_PASSWORD",
-    "MQTT_QOS",
-    "MQTT_BROKER_CERT_FILE",
-    "MQTT_CLIENT_CERT_FILE",
-    "MQTT_CLIENT_KEY_FILE",
-    "MQTT_TLS_INSECURE",
-    "MQTT_PROTOCOL",
-    "MQTT_TRANSPORT",
-)
+# Every variable of every settings table: the page must not see the machine's own settings.
+SETTINGS_VARIABLES = tuple(name for table in all_tables() for name in table.env_names)
 
 
 @pytest.fixture
@@ -186,6 +158,29 @@ def test_settings_default_from_the_environment(env) -> None:
     assert trace(chart(at, "fig_visits"), "door")["x"] == [8]
     expected = trace(chart(at, "fig_arrivals"), "expected")["y"]
     assert np.all(np.asarray(expected[:8]) == 0) and np.all(np.asarray(expected[8:]) > 0)
+
+
+def test_sidebar_bounds_and_tooltips_come_from_the_settings_tables(env) -> None:
+    at = page()
+    for key, name in (
+        ("width", "width"),
+        ("height", "height"),
+        ("average", "customers_average_in_store"),
+        ("visit_minutes", "mean_visit_minutes"),
+        ("dwell", "dwell_mean_seconds"),
+        ("dwell_spread", "dwell_spread"),
+        ("pace_spread", "pace_spread"),
+        ("walk", "walk_seconds_per_cell"),
+        ("hours", "hours"),
+        ("seed", "seed"),
+    ):
+        widget = at.number_input(key=key)
+        assert (widget.min, widget.max) == SETTINGS[name].input_bounds, key
+        assert widget.help == SETTINGS[name].tooltip and SETTINGS[name].env in widget.help
+    assert at.number_input(key="door_x").max == SETTINGS["width"].high - 1
+    assert (at.number_input(key="port").min, at.number_input(key="port").max) == (1, 65535)
+    assert at.checkbox(key="use_tls").help == MQTT_SETTINGS["use_tls"].tooltip
+    assert "MQTT_TLS" in at.checkbox(key="use_tls").help
 
 
 def test_a_bad_environment_variable_is_a_message_not_a_traceback(env) -> None:

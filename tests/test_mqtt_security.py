@@ -138,3 +138,77 @@ def test_unreachable_broker_says_why_while_still_retrying(topics) -> None:
     finally:
         stats = publisher.stop()
     assert stats.retrying is None and not stats.running
+
+
+def _unencrypted_warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if "unencrypted" in r.getMessage()]
+
+
+def test_a_password_over_plain_tcp_is_warned_about_once_without_the_password(
+    mosquitto, topics, caplog
+) -> None:
+    settings = _settings(mosquitto, topics, "password", username=USERNAME, password=PASSWORD)
+    with caplog.at_level(logging.WARNING, logger="customersim.mqtt"):
+        _round_trip(mosquitto, topics, settings)
+    (warning,) = _unencrypted_warnings(caplog)
+    assert "MQTT_TLS=true" in warning and f"127.0.0.1:{mosquitto.ports['password']}" in warning
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="customersim.mqtt"):
+        publisher = Publisher(settings, speed="max")
+        publisher.start(iter(()))
+        stats = publisher.wait(20)
+    assert stats.error is None and len(_unencrypted_warnings(caplog)) == 1
+    assert PASSWORD not in caplog.text
+
+
+def test_a_password_over_tls_is_not_warned_about(mosquitto, topics, caplog) -> None:
+    # The TLS listener lets anyone in, so it takes any user name and password.
+    settings = _settings(
+        mosquitto, topics, "tls", ca_file=str(mosquitto.certs["ca.pem"]), username="u", password="p"
+    )
+    with caplog.at_level(logging.WARNING, logger="customersim.mqtt"):
+        _round_trip(mosquitto, topics, settings)
+    assert _unencrypted_warnings(caplog) == []
+
+
+def _tls_env(mosquitto, topics) -> dict[str, str]:
+    return {
+        "MQTT_HOST": "127.0.0.1",
+        "MQTT_PORT": str(mosquitto.ports["tls"]),
+        "MQTT_TLS": "true",
+        "MQTT_NAME": f"sec-{uuid.uuid4().hex[:8]}",
+        "ENTER_TOPIC": topics["enter"],
+        "MOVE_TOPIC": topics["move"],
+        "EXIT_TOPIC": topics["exit"],
+    }
+
+
+def test_tls_with_the_system_store_refuses_an_unknown_ca_in_words(mosquitto, topics, monkeypatch) -> None:
+    # The system's own store: the test broker's freshly made CA is not in it.
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    settings = MqttSettings.from_env(_tls_env(mosquitto, topics))
+    assert settings.tls and settings.ca_file is None
+    began = time.monotonic()
+    with pytest.raises(MqttError) as caught:
+        send_event(settings, "enter", customer_id="1", timeout=20)
+    message = str(caught.value)
+    assert "certificate check failed" in message and "no CA in the system's store" in message
+    assert "MQTT_BROKER_CERT_FILE" in message
+    assert time.monotonic() - began < 10  # not retried until the timeout
+
+
+def test_tls_with_the_system_store_trusts_what_openssl_trusts(
+    mosquitto, topics, monkeypatch, tmp_path, capsys
+) -> None:
+    # OpenSSL's default store is the file SSL_CERT_FILE names (and the folder SSL_CERT_DIR).
+    monkeypatch.setenv("SSL_CERT_FILE", str(mosquitto.certs["ca.pem"]))
+    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))
+    collector = Collector(mosquitto.ports["plain"], list(topics.values()))
+    try:
+        argv = ["send", "move", "--id", "997", "--ts", "192326400", "--x", "2", "--y", "3"]
+        assert main(argv, _tls_env(mosquitto, topics)) == 0, capsys.readouterr().err
+        payload = b'{"id":"997","ts":192326400,"x":2,"y":3}'
+        assert collector.wait_for(1, 10) == [(topics["move"], payload)]
+    finally:
+        collector.close()

@@ -8,7 +8,7 @@ most one publisher per session. Beside the publisher runs a
 :class:`~customersim.mqtt.MessageFeed`, an ordinary subscriber on the same broker, so the
 page shows what a downstream system really receives (in mock mode, the logged messages).
 
-:class:`BuiltinBroker` is the broker used when no ``MQTT_HOST`` is set: one per server process,
+:class:`BuiltinBroker` is the broker used when no broker host is set: one per server process,
 bound to 127.0.0.1, started on first use and stopped when the process exits. Nothing here
 imports Streamlit; the page keeps these objects in ``st.session_state`` and ``st.cache_resource``.
 """
@@ -258,10 +258,10 @@ def feed_table(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
 
 @dataclass
 class BuiltinBroker:
-    """The broker used when ``MQTT_HOST`` is not set: on 127.0.0.1 only, one per process.
+    """The broker used when no broker host is set: on 127.0.0.1 only, one per process.
 
     Attributes:
-        port: the port asked for (``MQTT_PORT``, default 1883).
+        port: the port asked for (the settings' broker port).
         error: why it is not running (the port is taken, ...), in words; None when it runs.
         announcement: the one line that tells a user where to listen (when it runs).
     """
@@ -281,7 +281,7 @@ class BuiltinBroker:
         broker = EmbeddedBroker(cls.host, port)
         try:
             broker.start()
-        except MqttError as error:  # a taken port is one: its message suggests MQTT_HOST
+        except MqttError as error:  # a taken port is one: its message suggests using that broker
             return cls(port, error=str(error))
         atexit.register(broker.stop)
         return cls(port, None, broker.announcement(), broker)

@@ -23,6 +23,7 @@ import pandas as pd
 from customersim.config import SETTINGS, ConfigError, SimConfig
 from customersim.customers import CustomerListError, load_customers, parse_customers
 from customersim.metrics import mean_occupancy, visit_table
+from customersim.mqtt.settings import MQTT_SETTINGS
 from customersim.validate import occupancy_standard_error
 
 # The page draws every event of the window; beyond this many it would take seconds per redraw
@@ -61,9 +62,17 @@ SHOP_DAY_PROFILE: tuple[float, ...] = (
 
 def help_text(name: str) -> str:
     """Tooltip of a SimConfig setting: what it means, its environment variable, what is allowed."""
-    setting = SETTINGS[name]
-    meaning = f"{setting.help[:1].upper()}{setting.help[1:]}"
-    return f"{meaning}. Environment: {setting.env}. Allowed: {setting.allowed}."
+    return SETTINGS[name].tooltip
+
+
+def input_bounds(name: str) -> tuple[Any, Any]:
+    """``(min, max)`` of a SimConfig setting's number input, from its row of the settings table."""
+    return SETTINGS[name].input_bounds
+
+
+def mqtt_help_text(name: str) -> str:
+    """Tooltip of an MQTT setting (``host``, ``topics.enter``, ...), like :func:`help_text`."""
+    return MQTT_SETTINGS[name].tooltip
 
 
 def profile_table(weights: Sequence[float]) -> pd.DataFrame:
@@ -89,17 +98,17 @@ def profile_from_table(table: pd.DataFrame) -> tuple[float, ...]:
             number = math.nan
         if not math.isfinite(number) or number < 0:
             raise ConfigError(
-                f"arrival_profile (ARRIVAL_PROFILE), hour {hour}: {value!r} is not "
+                f"{SETTINGS['arrival_profile'].label}, hour {hour}: {value!r} is not "
                 "allowed: expected a weight >= 0"
             )
         weights.append(number)
     if len(weights) != 24:
         raise ConfigError(
-            f"arrival_profile (ARRIVAL_PROFILE): expected 24 hourly weights, got {len(weights)}"
+            f"{SETTINGS['arrival_profile'].label}: expected 24 hourly weights, got {len(weights)}"
         )
     if sum(weights) <= 0:
         raise ConfigError(
-            "arrival_profile (ARRIVAL_PROFILE): all 24 weights are 0, so nobody "
+            f"{SETTINGS['arrival_profile'].label}: all 24 weights are 0, so nobody "
             "would ever arrive: give at least one hour a weight above 0"
         )
     return tuple(weights)
@@ -121,7 +130,7 @@ def check_app_size(config: SimConfig, limit: int = MAX_APP_EVENTS) -> None:
     events = estimated_events(config)
     if events > limit:
         raise ConfigError(
-            f"hours (SIM_HOURS) = {config.hours:g} with {config.customers_average_in_store:g} "
+            f"{SETTINGS['hours'].label} = {config.hours:g} with {config.customers_average_in_store:g} "
             f"customers inside makes about {events:,.0f} events, more than the {limit:,} the page "
             "draws: shorten hours or lower the average inside, or write the dataset with "
             "`python -m customersim generate`"

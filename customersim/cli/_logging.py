@@ -1,9 +1,10 @@
-"""Where the service's story is told: logging for the command-line front ends.
+"""Where the service's story is told: the logging settings and their setup for the command line.
 
 The long-running service logs what it does (connections, losses, progress, every message in
-mock mode) to the console and, as the service it replaces did, to a file: ``LOG_LEVEL``
-(default INFO) and ``LOG_FILENAME`` (default ``messages.log``). Only entry points call
-:func:`setup_logging`; library modules just get their loggers.
+mock mode) to the console and, as the service it replaces did, to a file. :data:`LOG_SETTINGS`
+holds the two settings: the level (default INFO) and the file (``run`` writes ``messages.log``
+unless another is named; the one-shot commands write a file only when one is named). Only entry
+points call :func:`setup_logging`; library modules just get their loggers.
 """
 
 from __future__ import annotations
@@ -13,27 +14,53 @@ import sys
 from collections.abc import Mapping
 
 from customersim.config import ConfigError
+from customersim.settings_table import Setting, SettingsTable, optional_text
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-DEFAULT_LOG_FILE = "messages.log"
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _OWNED = "_customersim_handler"  # marks our handlers, so that a second setup replaces them
 
 
+def _level(value: object) -> str:
+    return str(value).strip().upper()
+
+
+LOG_SETTINGS = SettingsTable(
+    "logging",
+    [
+        Setting(
+            name="log_level",
+            env="LOG_LEVEL",
+            help="lowest level of the messages logged",
+            default="INFO",
+            parse=_level,
+            choices=LEVELS,
+        ),
+        Setting(
+            name="log_file",
+            env="LOG_FILENAME",
+            help="log file of `run` (the other commands write one only when it is set)",
+            default="messages.log",
+            parse=optional_text,
+            allowed="a path to a file that can be opened for appending",
+        ),
+    ],
+)
+
+
 def setup_logging(environ: Mapping[str, str], *, to_file: bool = False) -> logging.Logger:
-    """Configure the ``customersim`` logger from LOG_LEVEL and LOG_FILENAME.
+    """Configure the ``customersim`` logger from the logging settings in ``environ``.
 
     Args:
-        environ: the environment (LOG_LEVEL, LOG_FILENAME).
-        to_file: also write to LOG_FILENAME (default ``messages.log``); one-shot commands
-            write to a file only when LOG_FILENAME is set.
+        environ: the environment (the variables of :data:`LOG_SETTINGS`).
+        to_file: also write to the log file (its default when none is named); one-shot commands
+            write to a file only when one is named.
 
     Raises:
-        ConfigError: LOG_LEVEL is not a level name, or the log file cannot be opened.
+        ConfigError: the level is not a level name, or the log file cannot be opened.
     """
-    level_name = (environ.get("LOG_LEVEL") or "INFO").strip().upper()
-    if level_name not in LEVELS:
-        raise ConfigError(f"LOG_LEVEL = {level_name!r} is not allowed: expected one of {', '.join(LEVELS)}")
+    values = LOG_SETTINGS.read_env(environ)
+    level_name = LOG_SETTINGS.convert("log_level", values.get("log_level", LOG_SETTINGS["log_level"].default))
     logger = logging.getLogger("customersim")
     for handler in [h for h in logger.handlers if getattr(h, _OWNED, False)]:
         logger.removeHandler(handler)
@@ -41,14 +68,14 @@ def setup_logging(environ: Mapping[str, str], *, to_file: bool = False) -> loggi
     logger.setLevel(level_name)
     logger.propagate = False
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    filename = (environ.get("LOG_FILENAME") or "").strip()
+    filename = values.get("log_file")
     if to_file or filename:
-        filename = filename or DEFAULT_LOG_FILE
+        filename = filename or LOG_SETTINGS["log_file"].default
         try:
             handlers.append(logging.FileHandler(filename, encoding="utf-8"))
         except OSError as error:
             raise ConfigError(
-                f"LOG_FILENAME = {filename!r} cannot be opened: {error.strerror or error}"
+                f"{LOG_SETTINGS['log_file'].label} = {filename!r} cannot be opened: {error.strerror or error}"
             ) from None
     for handler in handlers:
         handler.setFormatter(logging.Formatter(_FORMAT))

@@ -1,8 +1,8 @@
 """Command-line flags and helpers shared by the MQTT subcommands (publish, run, send).
 
-Broker settings come from the environment (MQTT_HOST, MQTT_PORT, ...); the flags here only
-cover what a user changes per run: QoS, speed, how long to wait for a lost broker, and opt-in
-extra payload fields.
+Broker settings come from the environment (the MQTT settings table); the flags here only cover
+what a user changes per run: QoS, speed, how long to wait for a lost broker, and opt-in extra
+payload fields.
 """
 
 from __future__ import annotations
@@ -12,16 +12,12 @@ from collections.abc import Mapping
 
 from customersim.errors import UserError
 from customersim.mqtt import MqttSettings, parse_speed
+from customersim.mqtt.settings import MQTT_SETTINGS
 
 
-def add_qos_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--qos",
-        type=int,
-        choices=(0, 1, 2),
-        default=None,
-        help="MQTT quality of service [MQTT_QOS, default 1]",
-    )
+def add_qos_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--qos``, from its row of the MQTT settings table (MqttSettings checks the value)."""
+    MQTT_SETTINGS["qos"].add_flag(parser, dest="qos")
 
 
 def add_publish_arguments(
@@ -36,7 +32,7 @@ def add_publish_arguments(
         help="1 = wall clock, 60 = a simulated minute per second, max = as fast as "
         f"the broker acknowledges (default {default_speed})",
     )
-    add_qos_argument(group)  # type: ignore[arg-type]
+    add_qos_argument(group)
     group.add_argument(
         "--give-up-after",
         type=float,
@@ -71,11 +67,12 @@ def extra_fields_from_args(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def require_external_broker(settings: MqttSettings, command: str) -> None:
-    """One-shot commands need a broker that outlives them: refuse to run without MQTT_HOST."""
+    """One-shot commands need a broker that outlives them: refuse to run without a broker host."""
     if not settings.mock and not settings.host:
+        host, mock = MQTT_SETTINGS.env("host"), MQTT_SETTINGS.env("mock")
         raise UserError(
-            f"MQTT_HOST is not set: `{command}` needs an external broker that outlives it (for "
-            "example MQTT_HOST=127.0.0.1 with mosquitto running there); set "
-            "TESTING_MOCK_MQTT=true to only log the messages, or use `customersim run`, which "
+            f"{host} is not set: `{command}` needs an external broker that outlives it (for "
+            f"example {host}=127.0.0.1 with mosquitto running there); set "
+            f"{mock}=true to only log the messages, or use `customersim run`, which "
             "starts a built-in broker"
         )

@@ -28,6 +28,7 @@ from customersim.customers import CustomerListError
 from customersim.engine import CapacityError
 from customersim.errors import UserError
 from customersim.mqtt import MqttError, Publisher
+from customersim.mqtt.settings import MQTT_SETTINGS
 
 log = logging.getLogger("customersim.publish")
 PROGRESS_EVERY = 5.0  # seconds between progress lines
@@ -38,7 +39,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "publish",
         help="publish a generated or recorded dataset on the MQTT broker",
         description="Generate a window of events (or read one with --in) and publish it on the "
-        "broker of MQTT_HOST, in ts order. Example: MQTT_HOST=127.0.0.1 customersim "
+        f"broker of {MQTT_SETTINGS.env('host')}, in ts order. Example: "
+        f"{MQTT_SETTINGS.env('host')}=127.0.0.1 customersim "
         "publish --hours 2 --seed 3 --start 2026-01-05T08:00:00Z --speed max --qos 1",
     )
     parser.add_argument(

@@ -5,8 +5,9 @@ store is already in steady state at the first second), and each of their events 
 when it happens (or ``--speed`` times faster). It simulates in rolling windows without end and
 stops cleanly on SIGINT or SIGTERM, letting in-flight messages be acknowledged.
 
-Without MQTT_HOST it starts the built-in broker on 127.0.0.1:MQTT_PORT and says so in one line;
-with MQTT_HOST it publishes there. It logs to the console and to LOG_FILENAME (messages.log).
+Without a broker host it starts the built-in broker on 127.0.0.1 at the broker port and says so
+in one line; with a host it publishes there. It logs to the console and to the log file
+(``messages.log`` unless the logging settings name another).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from customersim.engine import CapacityError
 from customersim.errors import UserError
 from customersim.mqtt import MqttError, Publisher
 from customersim.mqtt.broker import EmbeddedBroker
+from customersim.mqtt.settings import MQTT_SETTINGS
 
 log = logging.getLogger("customersim.run")
 
@@ -41,8 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "run",
         help="the live service: simulate from now, endlessly, and publish in real time",
         description="Simulate the store from now on, without end, and publish each event when it "
-        "happens (or --speed times faster) until SIGINT/SIGTERM. Without MQTT_HOST a "
-        "built-in broker is started on 127.0.0.1:MQTT_PORT. --start and --hours are "
+        "happens (or --speed times faster) until SIGINT/SIGTERM. Without "
+        f"{MQTT_SETTINGS.env('host')} a built-in broker is started on "
+        f"127.0.0.1:{MQTT_SETTINGS.env('port')}. --start and --hours are "
         "ignored: the service starts now and has no end.",
     )
     parser.add_argument(

@@ -2,8 +2,8 @@
 
 This module is the public face of the MQTT side; the parts live beside it:
 
-- :mod:`~customersim.mqtt.settings`: :class:`MqttSettings` from the environment
-  (MQTT_HOST, MQTT_PORT, MQTT_NAME, topics, QoS, credentials, TLS, mock mode);
+- :mod:`~customersim.mqtt.settings`: the table of MQTT settings and :class:`MqttSettings`
+  (broker, client id, topics, QoS, credentials, TLS, mock mode) from the environment;
 - :mod:`~customersim.mqtt.payloads`: the payload contract, encoded column-wise;
 - :mod:`~customersim.mqtt.connection`: paho clients, retries and failures in words;
 - :mod:`~customersim.mqtt.publisher`: :class:`Publisher`, paced and long-lived;
@@ -29,7 +29,7 @@ from customersim.mqtt.connection import Connector, MqttError, make_client, warn_
 from customersim.mqtt.feed import FeedMessage, MessageFeed
 from customersim.mqtt.payloads import encode_frame, encode_payload
 from customersim.mqtt.publisher import Publisher, PublisherStats, parse_speed
-from customersim.mqtt.settings import MqttSettings, MqttSettingsError, Topics
+from customersim.mqtt.settings import MQTT_SETTINGS, MqttSettings, MqttSettingsError, Topics
 
 __all__ = [
     "FeedMessage",
@@ -86,10 +86,11 @@ def send_event(
         return payload
     if not settings.host:
         raise MqttError(
-            "no broker to send to: set MQTT_HOST (or TESTING_MOCK_MQTT=true to only log the message)"
+            f"no broker to send to: set {MQTT_SETTINGS.env('host')} (or "
+            f"{MQTT_SETTINGS.env('mock')}=true to only log the message)"
         )
     warn_if_insecure(settings)
-    # A client id of its own, so that a running publisher named MQTT_NAME is not kicked off.
+    # A client id of its own, so that a running publisher with the settings' id is not kicked off.
     client = make_client(settings, f"{settings.client_id}-send-{uuid.uuid4().hex[:8]}")
     connector = Connector(client, settings, threading.Event())
     client.on_connect = lambda c, u, f, reason, p: connector.note_connack(reason)

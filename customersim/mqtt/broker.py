@@ -1,12 +1,12 @@
 """A broker in the box: an embedded MQTT broker so that nothing needs setting up.
 
-Someone trying the simulator should see events flow without installing a broker. When
-MQTT_HOST is not set, the front ends that keep running (``customersim run`` and the app) start
+Someone trying the simulator should see events flow without installing a broker. When no
+broker host is set, the front ends that keep running (``customersim run`` and the app) start
 :class:`EmbeddedBroker`: an `amqtt <https://github.com/Yakifo/amqtt>`_ broker (pure Python,
 asyncio, MIT; the maintained successor of hbmqtt) in a background thread with its own event
 loop, bound to 127.0.0.1 only so that it is never exposed to the network, anonymous access,
 MQTT 3.1.1. It is for demos and development: a few thousand messages a second, no TLS, no
-persistence. Set MQTT_HOST to use a real broker.
+persistence. Set a broker host to use a real broker.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ import threading
 from typing import Any
 
 from customersim.mqtt.connection import MqttError
+from customersim.mqtt.settings import MQTT_SETTINGS
 
 log = logging.getLogger("customersim.mqtt.broker")
+_env = MQTT_SETTINGS.env
 
 
 class BrokerPortInUse(MqttError):
@@ -50,7 +52,7 @@ class EmbeddedBroker:
 
     Raises:
         BrokerPortInUse: on :meth:`start`, when the port is taken (the message suggests using
-            the broker already listening there with MQTT_HOST).
+            the broker already listening there as the broker host).
         MqttError: on :meth:`start`, when the broker cannot start for another reason.
     """
 
@@ -79,8 +81,8 @@ class EmbeddedBroker:
     def _port_taken_error(self) -> BrokerPortInUse:
         return BrokerPortInUse(
             f"cannot start the built-in broker: port {self.port} on {self.host} is already taken. "
-            f"If an MQTT broker is listening there, use it with MQTT_HOST={self.host} "
-            f"(and MQTT_PORT={self.port}); otherwise choose a free port with MQTT_PORT"
+            f"If an MQTT broker is listening there, use it with {_env('host')}={self.host} "
+            f"(and {_env('port')}={self.port}); otherwise choose a free port with {_env('port')}"
         )
 
     def start(self) -> EmbeddedBroker:

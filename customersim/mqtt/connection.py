@@ -21,9 +21,10 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 from customersim.errors import MqttError
-from customersim.mqtt.settings import MqttSettings
+from customersim.mqtt.settings import MQTT_SETTINGS, MqttSettings
 
 log = logging.getLogger("customersim.mqtt")
+_env = MQTT_SETTINGS.env  # variable names for messages that tell what to set
 
 # Reason codes (MQTT 3.1.1 return codes 4/5 are mapped by paho to 134/135) that mean the
 # broker does not accept these credentials: retrying will not help.
@@ -57,8 +58,8 @@ def make_client(settings: MqttSettings, client_id: str | None = None) -> mqtt.Cl
             )
         except (OSError, ssl.SSLError, ValueError) as error:
             raise MqttError(
-                "cannot load the TLS files (MQTT_BROKER_CERT_FILE, MQTT_CLIENT_CERT_FILE, "
-                f"MQTT_CLIENT_KEY_FILE): {_reason(error)}"
+                f"cannot load the TLS files ({_env('ca_file')}, {_env('client_cert_file')}, "
+                f"{_env('client_key_file')}): {_reason(error)}"
             ) from None
         if settings.tls_insecure:
             client.tls_insecure_set(True)
@@ -66,13 +67,25 @@ def make_client(settings: MqttSettings, client_id: str | None = None) -> mqtt.Cl
 
 
 def warn_if_insecure(settings: MqttSettings) -> None:
-    """Say loudly that the broker's identity is not being checked."""
+    """Say loudly that the broker's identity is not checked, or that the password goes in clear.
+
+    Called once per connection setup; the password itself is never logged.
+    """
     if settings.tls and settings.tls_insecure:
         log.warning(
-            "MQTT_TLS_INSECURE is on: the broker's certificate is NOT checked against the "
+            "%s is on: the broker's certificate is NOT checked against the "
             "host name %s; anyone able to intercept the connection can read and change "
             "these messages. Do not use this outside a test setup.",
+            _env("tls_insecure"),
             settings.host,
+        )
+    if settings.password is not None and not settings.tls:
+        log.warning(
+            "the password for broker %s is sent unencrypted (no TLS): anyone on the network path "
+            "can read it. If the broker has a TLS listener, set %s=true (or %s to its CA file).",
+            settings.address,
+            _env("use_tls"),
+            _env("ca_file"),
         )
 
 
@@ -85,22 +98,27 @@ def describe_socket_error(settings: MqttSettings, error: BaseException) -> tuple
     """Words for a failed connection attempt, and whether trying again could help."""
     where = f"broker {settings.address}"
     if isinstance(error, ssl.SSLCertVerificationError):
+        which = (
+            f"check {_env('ca_file')} is the CA that signed the broker's certificate"
+            if settings.ca_file
+            else "no CA in the system's store signed the broker's certificate: set "
+            f"{_env('ca_file')} to the CA file that did"
+        )
         return (
             f"{where}: TLS certificate check failed ({error.verify_message or _reason(error)}); "
-            "check MQTT_BROKER_CERT_FILE is the CA that signed the broker's certificate and that "
-            "MQTT_HOST matches a name in it",
+            f"{which}, and check that {_env('host')} matches a name in it",
             False,
         )
     if isinstance(error, ssl.SSLError):
         return (
             f"{where}: TLS handshake failed ({_reason(error)}); is this a TLS listener, and does "
-            "it accept the client certificate (MQTT_CLIENT_CERT_FILE / MQTT_CLIENT_KEY_FILE)?",
+            f"it accept the client certificate ({_env('client_cert_file')} / {_env('client_key_file')})?",
             False,
         )
     if isinstance(error, ConnectionRefusedError):
         return f"{where}: connection refused (is a broker listening there?)", True
     if isinstance(error, socket.gaierror):
-        return f"{where}: cannot resolve the host name {settings.host!r} (check MQTT_HOST)", True
+        return f"{where}: cannot resolve the host name {settings.host!r} (check {_env('host')})", True
     if isinstance(error, (TimeoutError, socket.timeout)):
         return f"{where}: no answer (timed out)", True
     if isinstance(error, OSError):
@@ -113,20 +131,22 @@ def describe_refusal(settings: MqttSettings, reason: ReasonCode | int) -> tuple[
     value = reason.value if isinstance(reason, ReasonCode) else int(reason)
     words = str(reason).lower() if isinstance(reason, ReasonCode) else f"code {value}"
     if value in _CREDENTIAL_CODES:
+        credentials = f"{_env('username')} / {_env('password')}"
         hint = (
-            "check MQTT_USERNAME / MQTT_PASSWORD"
+            f"check {credentials}"
             if settings.username
-            else "the broker wants a user name and password: set MQTT_USERNAME / MQTT_PASSWORD"
+            else f"the broker wants a user name and password: set {credentials}"
         )
         return f"broker {settings.address} refused the connection: {words} ({hint})", False
     if value in (2, 133):
         return (
-            f"broker {settings.address} refused the connection: {words} (check MQTT_NAME, the client id)",
+            f"broker {settings.address} refused the connection: {words} "
+            f"(check {_env('client_id')}, the client id)",
             False,
         )
     if value in (1, 132):
         return (
-            f"broker {settings.address} refused the connection: {words} (try MQTT_PROTOCOL=3.1.1 or 5)",
+            f"broker {settings.address} refused the connection: {words} (try {_env('protocol')}=3.1.1 or 5)",
             False,
         )
     return f"broker {settings.address} refused the connection: {words}", True
@@ -213,10 +233,10 @@ class Connector:
                 if self.closed_early or rc == mqtt.MQTT_ERR_CONN_LOST:
                     hint = (
                         " (does this TLS listener require a client certificate? set "
-                        "MQTT_CLIENT_CERT_FILE / MQTT_CLIENT_KEY_FILE)"
+                        f"{_env('client_cert_file')} / {_env('client_key_file')})"
                         if self.settings.tls
-                        else " (is it an MQTT listener, with the MQTT_PROTOCOL and MQTT_TRANSPORT it "
-                        "expects?)"
+                        else f" (is it an MQTT listener, with the {_env('protocol')} and {_env('transport')} "
+                        "it expects?)"
                     )
                     return (
                         f"broker {self.settings.address} closed the connection before accepting it{hint}",

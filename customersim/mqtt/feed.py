@@ -46,7 +46,7 @@ class MessageFeed:
 
     def __init__(self, settings: MqttSettings, maxlen: int = 50, give_up_after: float = 10.0) -> None:
         if settings.mock or not settings.host:
-            raise ValueError("a message feed needs a real broker (MQTT_HOST, not mock mode)")
+            raise ValueError("a message feed needs a real broker (a host, not mock mode)")
         self.settings = settings
         self.give_up_after = give_up_after
         self._messages: collections.deque[FeedMessage] = collections.deque(maxlen=maxlen)

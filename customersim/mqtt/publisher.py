@@ -32,7 +32,7 @@ import pandas as pd
 from customersim.frame import event_codes
 from customersim.mqtt.connection import Connector, MqttError, make_client, warn_if_insecure
 from customersim.mqtt.payloads import encode_frame
-from customersim.mqtt.settings import MqttSettings
+from customersim.mqtt.settings import MQTT_SETTINGS, MqttSettings
 
 log = logging.getLogger("customersim.mqtt")
 mock_log = logging.getLogger("customersim.mqtt.mock")
@@ -170,7 +170,8 @@ class Publisher:
             raise ValueError(f"give_up_after = {give_up_after!r} is not allowed: expected seconds > 0")
         if not settings.mock and not settings.host:
             raise MqttError(
-                "no broker to publish to: set MQTT_HOST (or TESTING_MOCK_MQTT=true to only log the messages)"
+                f"no broker to publish to: set {MQTT_SETTINGS.env('host')} (or "
+                f"{MQTT_SETTINGS.env('mock')}=true to only log the messages)"
             )
         self.settings = settings
         self.speed = parse_speed(speed)

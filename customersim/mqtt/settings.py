@@ -1,11 +1,12 @@
-"""Where the shoppers' events go: the MQTT connection settings.
+"""Where the shoppers' events go: the table of MQTT connection settings, and :class:`MqttSettings`.
 
 The downstream systems of the store listen on three topics of an MQTT broker. Which broker, as
 whom, over what kind of connection and with what delivery guarantee is decided here, once, by a
-frozen :class:`MqttSettings`. Front ends build it from the environment with
-:meth:`MqttSettings.from_env` (variable names kept from the service this package replaces) or
-from keywords; either way every value is checked on construction and a wrong one fails with a
-message naming the setting, its variable and what is allowed.
+frozen :class:`MqttSettings`. :data:`MQTT_SETTINGS` holds one row per setting: its environment
+variable (the names of the service this package replaces are kept), default, bounds and meaning.
+Front ends build the settings from the environment with :meth:`MqttSettings.from_env` or from
+keywords; either way every value is checked on construction and a wrong one fails with a message
+naming the setting, its variable, the value given and what is allowed.
 
 The password is a secret: it is kept out of ``repr``, logs and error messages.
 """
@@ -13,37 +14,239 @@ The password is a secret: it is kept out of ``repr``, logs and error messages.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from customersim.config import ConfigError
+from customersim.errors import ConfigError
+from customersim.settings_table import (
+    NotAllowed,
+    Setting,
+    SettingsTable,
+    boolean,
+    existing_file,
+    optional_text,
+    secret,
+    whole,
+)
 
-DEFAULT_PORT = 1883
-DEFAULT_CLIENT_ID = "demoClient"
 PROTOCOLS = ("3.1.1", "5")
 TRANSPORTS = ("tcp", "websockets")
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_PROTOCOL_NAMES = {
+    "3.1.1": "3.1.1",
+    "311": "3.1.1",
+    "v311": "3.1.1",
+    "mqttv311": "3.1.1",
+    "5": "5",
+    "5.0": "5",
+    "v5": "5",
+    "mqttv5": "5",
+}
 
 
 class MqttSettingsError(ConfigError):
     """An MQTT setting has a value that is not allowed; the message names the variable."""
 
 
+def _client_id(value: Any) -> str:
+    if not isinstance(value, str) or not value or len(value.encode("utf-8")) > 65535:
+        raise ValueError
+    return value
+
+
+def _topic(value: Any) -> str:
+    # A publish topic is a non-empty UTF-8 string without wildcards (MQTT 3.1.1 4.7).
+    if not isinstance(value, str) or value == "":
+        raise ValueError
+    if "+" in value or "#" in value or "\x00" in value:
+        raise NotAllowed("a topic to publish on has no wildcards")
+    if len(value.encode("utf-8")) > 65535:
+        raise NotAllowed("longer than 65535 bytes")
+    return value
+
+
+def _protocol(value: Any) -> str:
+    text = str(value).strip().lower()
+    return _PROTOCOL_NAMES.get(text, text)
+
+
+def _transport(value: Any) -> str:
+    return str(value).strip().lower()
+
+
+_TOPIC_WORDS = "a topic name, not empty, without '+', '#' or a NUL character"
+
+# One row per MqttSettings field (topics.* fill the Topics), in the order the README lists them.
+MQTT_SETTINGS = SettingsTable(
+    "MQTT",
+    [
+        Setting(
+            name="host",
+            env="MQTT_HOST",
+            help="broker host; unset, `run` and the app start a built-in broker on 127.0.0.1",
+            default=None,
+            parse=optional_text,
+            allowed="a host name or IP address",
+        ),
+        Setting(
+            name="port",
+            env="MQTT_PORT",
+            help="broker port",
+            default=1883,
+            parse=whole,
+            low=1,
+            high=65535,
+        ),
+        Setting(
+            name="client_id",
+            env="MQTT_NAME",
+            help="client id; two clients with the same id throw each other off the broker",
+            default="demoClient",
+            parse=_client_id,
+            allowed="a non-empty name",
+        ),
+        Setting(
+            name="topics.enter",
+            env="ENTER_TOPIC",
+            help="topic of enter events",
+            default="customer/enter",
+            parse=_topic,
+            allowed=_TOPIC_WORDS,
+        ),
+        Setting(
+            name="topics.move",
+            env="MOVE_TOPIC",
+            help="topic of move events",
+            default="customer/move",
+            parse=_topic,
+            allowed=_TOPIC_WORDS,
+        ),
+        Setting(
+            name="topics.exit",
+            env="EXIT_TOPIC",
+            help="topic of exit events",
+            default="customer/exit",
+            parse=_topic,
+            allowed=_TOPIC_WORDS,
+        ),
+        Setting(
+            name="mock",
+            env="TESTING_MOCK_MQTT",
+            help="log each topic and payload instead of publishing",
+            default=False,
+            parse=boolean,
+        ),
+        Setting(
+            name="username",
+            env="MQTT_USERNAME",
+            help="user name at the broker",
+            default=None,
+            parse=optional_text,
+            allowed="a user name",
+        ),
+        Setting(
+            name="password",
+            env="MQTT_PASSWORD",
+            help="password at the broker (never shown or logged)",
+            default=None,
+            parse=secret,
+            allowed="text",
+            secret=True,
+        ),
+        Setting(
+            name="use_tls",
+            env="MQTT_TLS",
+            help="encrypt the connection (TLS); without a CA file the system's CA store checks "
+            "the broker's certificate",
+            default=False,
+            parse=boolean,
+        ),
+        Setting(
+            name="ca_file",
+            env="MQTT_BROKER_CERT_FILE",
+            help="CA file that signed the broker's certificate; setting it turns TLS on",
+            default=None,
+            parse=existing_file,
+            allowed="a path to a PEM file",
+        ),
+        Setting(
+            name="client_cert_file",
+            env="MQTT_CLIENT_CERT_FILE",
+            help="client certificate, for brokers that ask for one (turns TLS on)",
+            default=None,
+            parse=existing_file,
+            allowed="a path to a PEM file",
+        ),
+        Setting(
+            name="client_key_file",
+            env="MQTT_CLIENT_KEY_FILE",
+            help="key of the client certificate",
+            default=None,
+            parse=existing_file,
+            allowed="a path to a PEM file",
+        ),
+        Setting(
+            name="tls_insecure",
+            env="MQTT_TLS_INSECURE",
+            help="skip the check that the broker's certificate names its host (tests only; "
+            "warned about loudly)",
+            default=False,
+            parse=boolean,
+        ),
+        Setting(
+            name="qos",
+            env="MQTT_QOS",
+            help="MQTT quality of service",
+            default=1,
+            parse=whole,
+            choices=(0, 1, 2),
+            flag="--qos",
+            metavar="0|1|2",
+        ),
+        Setting(
+            name="protocol",
+            env="MQTT_PROTOCOL",
+            help="MQTT protocol version",
+            default="3.1.1",
+            parse=_protocol,
+            choices=PROTOCOLS,
+        ),
+        Setting(
+            name="transport",
+            env="MQTT_TRANSPORT",
+            help="how MQTT is carried: plain TCP or websockets",
+            default="tcp",
+            parse=_transport,
+            choices=TRANSPORTS,
+        ),
+        Setting(
+            name="keepalive",
+            env=None,
+            help="seconds between keep-alive pings when nothing else is sent",
+            default=30,
+            parse=whole,
+            low=5,
+            high=3600,
+            unit="seconds",
+        ),
+    ],
+    error=MqttSettingsError,
+)
+_DEFAULT = MQTT_SETTINGS.defaults()
+_TOPIC_ROWS = {"enter": "topics.enter", "move": "topics.move", "exit": "topics.exit"}
+
+
 @dataclass(frozen=True)
 class Topics:
     """The topic of each event type (``customer/enter``, ``customer/move``, ``customer/exit``)."""
 
-    enter: str = "customer/enter"
-    move: str = "customer/move"
-    exit: str = "customer/exit"
+    enter: str = _DEFAULT["topics.enter"]
+    move: str = _DEFAULT["topics.move"]
+    exit: str = _DEFAULT["topics.exit"]
 
     def __post_init__(self) -> None:
-        for event, variable in (("enter", "ENTER_TOPIC"), ("move", "MOVE_TOPIC"), ("exit", "EXIT_TOPIC")):
-            _check_topic(getattr(self, event), f"topics.{event} ({variable})")
+        for event, row in _TOPIC_ROWS.items():
+            object.__setattr__(self, event, MQTT_SETTINGS.convert(row, getattr(self, event)))
 
     def for_event(self, event: str) -> str:
         """The topic that carries ``event`` (one of enter, move, exit)."""
@@ -54,134 +257,60 @@ class Topics:
         return (self.enter, self.move, self.exit)
 
 
-def _check_topic(topic: Any, name: str) -> None:
-    # A publish topic must be a non-empty UTF-8 string without wildcards (MQTT 3.1.1 4.7).
-    if not isinstance(topic, str) or topic == "":
-        raise MqttSettingsError(f"{name} = {topic!r} is not allowed: expected a non-empty topic name")
-    if "+" in topic or "#" in topic or "\x00" in topic:
-        raise MqttSettingsError(
-            f"{name} = {topic!r} is not allowed: a topic to publish on cannot contain '+', '#' "
-            "or a NUL character"
-        )
-    if len(topic.encode("utf-8")) > 65535:
-        raise MqttSettingsError(f"{name} is not allowed: longer than 65535 bytes")
-
-
-def parse_bool(value: Any, name: str) -> bool:
-    """``true``/``false`` (also 1/0, yes/no, on/off) as a bool; the error names ``name``."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise MqttSettingsError(f"{name} = {value!r} is not allowed: expected true or false")
-
-
 @dataclass(frozen=True)
 class MqttSettings:
     """How to reach the broker and how to publish on it.
 
     ``host`` ``None`` means no external broker was named: the long-running front ends then start
-    the built-in broker, the one-shot commands refuse to run. TLS is on when a CA file or a
-    client certificate is given. In ``mock`` mode nothing connects anywhere: each message is
-    logged instead.
+    the built-in broker, the one-shot commands refuse to run. TLS is on when ``use_tls`` is set
+    or a CA file or a client certificate is given; without a CA file the system's CA store
+    checks the broker. In ``mock`` mode nothing connects anywhere: each message is logged
+    instead. Defaults and bounds are the rows of :data:`MQTT_SETTINGS`.
 
     Raises:
         MqttSettingsError: a value is not allowed (the message names the setting and variable).
     """
 
-    host: str | None = None
-    port: int = DEFAULT_PORT
-    client_id: str = DEFAULT_CLIENT_ID
+    host: str | None = _DEFAULT["host"]
+    port: int = _DEFAULT["port"]
+    client_id: str = _DEFAULT["client_id"]
     topics: Topics = field(default_factory=Topics)
-    qos: int = 1
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    ca_file: str | None = None
-    client_cert_file: str | None = None
-    client_key_file: str | None = None
-    tls_insecure: bool = False
-    protocol: str = "3.1.1"
-    transport: str = "tcp"
-    mock: bool = False
-    keepalive: int = 30
+    qos: int = _DEFAULT["qos"]
+    username: str | None = _DEFAULT["username"]
+    password: str | None = field(default=_DEFAULT["password"], repr=False)
+    ca_file: str | None = _DEFAULT["ca_file"]
+    client_cert_file: str | None = _DEFAULT["client_cert_file"]
+    client_key_file: str | None = _DEFAULT["client_key_file"]
+    tls_insecure: bool = _DEFAULT["tls_insecure"]
+    protocol: str = _DEFAULT["protocol"]
+    transport: str = _DEFAULT["transport"]
+    mock: bool = _DEFAULT["mock"]
+    keepalive: int = _DEFAULT["keepalive"]
+    use_tls: bool = _DEFAULT["use_tls"]
 
     def __post_init__(self) -> None:
-        set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731 (frozen)
         if isinstance(self.topics, Mapping):
-            set_("topics", Topics(**dict(self.topics)))
+            object.__setattr__(self, "topics", Topics(**dict(self.topics)))
         elif isinstance(self.topics, (tuple, list)):
-            set_("topics", Topics(*self.topics))
-        if self.host is not None:
-            host = str(self.host).strip()
-            set_("host", host or None)
-        set_("port", _whole(self.port, "port (MQTT_PORT)", 1, 65535, "a port number from 1 to 65535"))
-        set_("qos", _whole(self.qos, "qos (MQTT_QOS)", 0, 2, "0, 1 or 2"))
-        set_("keepalive", _whole(self.keepalive, "keepalive", 5, 3600, "seconds from 5 to 3600"))
-        if not isinstance(self.client_id, str) or not self.client_id or len(self.client_id) > 65535:
-            raise MqttSettingsError(
-                f"client_id (MQTT_NAME) = {self.client_id!r} is not allowed: expected a non-empty name"
-            )
-        protocol = str(self.protocol).strip().lower()
-        protocol = {
-            "3.1.1": "3.1.1",
-            "311": "3.1.1",
-            "v311": "3.1.1",
-            "mqttv311": "3.1.1",
-            "5": "5",
-            "5.0": "5",
-            "v5": "5",
-            "mqttv5": "5",
-        }.get(protocol, protocol)
-        if protocol not in PROTOCOLS:
-            raise MqttSettingsError(
-                f"protocol (MQTT_PROTOCOL) = {self.protocol!r} is not allowed: expected 3.1.1 or 5"
-            )
-        set_("protocol", protocol)
-        transport = str(self.transport).strip().lower()
-        if transport not in TRANSPORTS:
-            raise MqttSettingsError(
-                f"transport (MQTT_TRANSPORT) = {self.transport!r} is not allowed: expected tcp or websockets"
-            )
-        set_("transport", transport)
-        set_("tls_insecure", parse_bool(self.tls_insecure, "tls_insecure (MQTT_TLS_INSECURE)"))
-        set_("mock", parse_bool(self.mock, "mock (TESTING_MOCK_MQTT)"))
-        if self.username == "":
-            set_("username", None)
-        if self.password == "":
-            set_("password", None)
+            object.__setattr__(self, "topics", Topics(*self.topics))
+        for name in MQTT_SETTINGS:
+            if name not in _TOPIC_ROWS.values():
+                object.__setattr__(self, name, MQTT_SETTINGS.convert(name, getattr(self, name)))
+        label = {name: row.label for name, row in MQTT_SETTINGS.items()}
         if self.password is not None and self.username is None:
             # Say which variable is missing, never the password itself.
             raise MqttSettingsError(
-                "password (MQTT_PASSWORD) is set but username (MQTT_USERNAME) "
-                "is not: a password needs a user name"
+                f"{label['password']} is set but {label['username']} is not: a password needs a user name"
             )
-        for name, variable in (
-            ("ca_file", "MQTT_BROKER_CERT_FILE"),
-            ("client_cert_file", "MQTT_CLIENT_CERT_FILE"),
-            ("client_key_file", "MQTT_CLIENT_KEY_FILE"),
-        ):
-            value = getattr(self, name)
-            if value in (None, ""):
-                set_(name, None)
-                continue
-            path = os.fspath(value)
-            if not os.path.isfile(path):
-                raise MqttSettingsError(
-                    f"{name} ({variable}) = {path!r} is not allowed: no such file (expected a PEM file)"
-                )
-            set_(name, path)
         if self.client_key_file and not self.client_cert_file:
             raise MqttSettingsError(
-                "client_key_file (MQTT_CLIENT_KEY_FILE) is set but client_cert_file "
-                "(MQTT_CLIENT_CERT_FILE) is not: a client key needs its certificate"
+                f"{label['client_key_file']} is set but {label['client_cert_file']} is not: a client "
+                "key needs its certificate"
             )
         if self.tls_insecure and not self.tls:
             raise MqttSettingsError(
-                "tls_insecure (MQTT_TLS_INSECURE) is on but TLS is off: set MQTT_BROKER_CERT_FILE "
-                "to the broker's CA file to use TLS"
+                f"{label['tls_insecure']} is on but TLS is off: set {MQTT_SETTINGS.env('use_tls')}=true "
+                f"(the system's CA store) or {MQTT_SETTINGS.env('ca_file')} to the broker's CA file"
             )
 
     def __repr__(self) -> str:
@@ -193,8 +322,8 @@ class MqttSettings:
 
     @property
     def tls(self) -> bool:
-        """Whether the connection is encrypted (a CA file or a client certificate is given)."""
-        return bool(self.ca_file or self.client_cert_file)
+        """Whether the connection is encrypted (``use_tls``, a CA file or a client certificate)."""
+        return bool(self.use_tls or self.ca_file or self.client_cert_file)
 
     @property
     def address(self) -> str:
@@ -209,61 +338,14 @@ class MqttSettings:
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> MqttSettings:
         """Build settings from environment variables, then apply keyword overrides.
 
-        Variables: MQTT_HOST, MQTT_PORT (1883), MQTT_NAME (demoClient), ENTER_TOPIC, MOVE_TOPIC,
-        EXIT_TOPIC, TESTING_MOCK_MQTT, MQTT_USERNAME, MQTT_PASSWORD, MQTT_BROKER_CERT_FILE,
-        MQTT_CLIENT_CERT_FILE, MQTT_CLIENT_KEY_FILE, MQTT_QOS (1), MQTT_PROTOCOL (3.1.1),
-        MQTT_TRANSPORT (tcp), MQTT_TLS_INSECURE (false). Unset or empty variables keep their
+        The variables are those of :data:`MQTT_SETTINGS`. Unset or empty variables keep their
         defaults; overrides whose value is ``None`` are ignored.
 
         Raises:
             MqttSettingsError: a variable has a value that is not allowed.
         """
-
-        def get(name: str) -> str | None:
-            value = environ.get(name)
-            return None if value is None or value.strip() == "" else value.strip()
-
-        values: dict[str, Any] = {}
-        mapping = {
-            "host": "MQTT_HOST",
-            "port": "MQTT_PORT",
-            "client_id": "MQTT_NAME",
-            "qos": "MQTT_QOS",
-            "username": "MQTT_USERNAME",
-            "ca_file": "MQTT_BROKER_CERT_FILE",
-            "client_cert_file": "MQTT_CLIENT_CERT_FILE",
-            "client_key_file": "MQTT_CLIENT_KEY_FILE",
-            "tls_insecure": "MQTT_TLS_INSECURE",
-            "protocol": "MQTT_PROTOCOL",
-            "transport": "MQTT_TRANSPORT",
-            "mock": "TESTING_MOCK_MQTT",
-        }
-        for name, variable in mapping.items():
-            value = get(variable)
-            if value is not None:
-                values[name] = value
-        # A password may legitimately start or end with spaces: take it verbatim.
-        password = environ.get("MQTT_PASSWORD")
-        if password:
-            values["password"] = password
-        topics = {
-            event: get(variable)
-            for event, variable in (("enter", "ENTER_TOPIC"), ("move", "MOVE_TOPIC"), ("exit", "EXIT_TOPIC"))
-        }
-        values["topics"] = Topics(**{k: v for k, v in topics.items() if v is not None})
+        values: dict[str, Any] = MQTT_SETTINGS.read_env(environ)
+        topics = {event: values.pop(row) for event, row in _TOPIC_ROWS.items() if row in values}
+        values["topics"] = Topics(**topics)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
-
-
-def _whole(value: Any, name: str, low: int, high: int, allowed: str) -> int:
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        number = int(str(value).strip()) if isinstance(value, str) else int(value)
-        if isinstance(value, float) and not value.is_integer():
-            raise ValueError
-    except (TypeError, ValueError):
-        raise MqttSettingsError(f"{name} = {value!r} is not allowed: expected {allowed}") from None
-    if not low <= number <= high:
-        raise MqttSettingsError(f"{name} = {value!r} is not allowed: expected {allowed}")
-    return number

@@ -431,7 +431,7 @@ with publish:
     ):
         frames = simulate_chunks(config, customers_for(config, upload), endless=True) if endless else frame
         try:
-            live.start(settings, frames, speed=speed, origin_ts=int(config.start))
+            live.start(settings, frames, speed=speed, origin_ts=config.start)
             st.session_state.pop("publish_error", None)
         except (MqttError, ValueError) as error:
             st.session_state["publish_error"] = str(error)

@@ -82,7 +82,7 @@ def naive_simulation(config, rng) -> list[dict]:
     inside: dict[str, NaiveShopper] = {}
     events: list[dict] = []
     ids = [str(i) for i in range(1, 1001)]
-    for now in range(int(config.start), config.end):
+    for now in range(config.start, config.end):
         arrivals = 0
         threshold = rng.random()
         probability = pow(2.718281828459045, -rate)

@@ -106,7 +106,7 @@ def make_plan(config: SimConfig, customers: int) -> Plan:
         hourly_rate,
         max_visit,
         block_hours * 3600,
-        int(config.start) - max_visit,
+        config.start - max_visit,
         reserve,
     )
 
@@ -430,7 +430,7 @@ def block_events(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> di
     key_base = plan.origin + block * plan.block_seconds
     keys = ((ts - key_base) << 32) | np.arange(len(ts), dtype=np.int64)
     keys.sort()
-    first = np.searchsorted(keys, (int(plan.config.start) - key_base) << 32)
+    first = np.searchsorted(keys, (plan.config.start - key_base) << 32)
     order = keys[first:] & 0xFFFFFFFF
     cell = walked["cell"][order]
     visit = walked["visit"][order]
@@ -569,11 +569,11 @@ def simulate_columns(plan: Plan, workers: int = 1) -> dict[str, np.ndarray]:
     """
     columns = {name: np.empty(0, dtype) for name, dtype in _DTYPES.items()}
     rows = 0
-    window = plan.config.end - int(plan.config.start)
+    window = plan.config.end - plan.config.start
     for part in iter_event_blocks(plan, workers=workers):
         size = len(part["ts"])
         if rows + size > len(columns["ts"]):
-            covered = max(int(part["ts"][-1]) - int(plan.config.start), 1)
+            covered = max(int(part["ts"][-1]) - plan.config.start, 1)
             estimate = int((rows + size) * window / covered * 1.25) + (1 << 16)
             capacity = max(rows + size, estimate, 2 * len(columns["ts"]))
             for name, values in columns.items():

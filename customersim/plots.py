@@ -152,10 +152,10 @@ def occupancy_figure(frame: pd.DataFrame, config: SimConfig, *, freq_seconds: in
             2, 3, 6, 12 hours or a day) that gives at most about 300 points over the window, so
             a day draws as 5-minute steps and a week as 30-minute ones.
     """
-    span = config.end - int(config.start)
+    span = config.end - config.start
     if freq_seconds is None:
         freq_seconds = next((step for step in TIDY_INTERVALS if span / step <= 300), TIDY_INTERVALS[-1])
-    series = occupancy_series(frame, int(config.start), config.end, freq_seconds=freq_seconds)
+    series = occupancy_series(frame, config.start, config.end, freq_seconds=freq_seconds)
     fig = go.Figure(
         go.Scatter(
             x=series.index,
@@ -198,7 +198,7 @@ def expected_arrivals_by_hour(config: SimConfig) -> np.ndarray:
     """
     weights = np.asarray(config.arrival_profile, dtype=np.float64)
     rate = config.customers_average_in_store / config.mean_visit_seconds * weights / weights.mean()
-    start, end = int(config.start), config.end
+    start, end = config.start, config.end
     seconds = np.zeros(24)
     # Whole hours at once, then the ragged ends: cheap for a window of any length.
     first_hour, last_hour = -(-start // 3600), end // 3600

@@ -199,7 +199,7 @@ def validate_events(
     if config is not None:
         from customersim.engine import MAX_VISIT_FACTOR
 
-        latest = int(config.start) + MAX_VISIT_FACTOR * config.mean_visit_seconds
+        latest = config.start + MAX_VISIT_FACTOR * config.mean_visit_seconds
         found.add(
             "journey",
             untold[ts[untold] > latest],
@@ -245,7 +245,7 @@ def _check_occupancy(
 ) -> None:
     from customersim.metrics import mean_occupancy
 
-    start, end = int(config.start), config.end
+    start, end = config.start, config.end
     report.mean_inside = mean_occupancy(frame, start, end)
     report.target_inside = config.customers_average_in_store
     error = occupancy_standard_error(config)
@@ -272,5 +272,5 @@ def occupancy_standard_error(config: SimConfig) -> float:
     mean = config.mean_visit_seconds
     rate = config.customers_average_in_store / mean
     second_moment = mean * mean * (1 + 1 / VISIT_SHAPE)
-    window = max(config.end - int(config.start), 1)
+    window = max(config.end - config.start, 1)
     return math.sqrt(min(rate * second_moment / window, config.customers_average_in_store))

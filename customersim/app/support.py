@@ -116,7 +116,7 @@ def profile_from_table(table: pd.DataFrame) -> tuple[float, ...]:
 
 def estimated_events(config: SimConfig) -> float:
     """About how many events the window holds (Little's law and the mean visit's steps)."""
-    visits = config.customers_average_in_store / config.mean_visit_seconds * (config.end - int(config.start))
+    visits = config.customers_average_in_store / config.mean_visit_seconds * (config.end - config.start)
     steps = 2 + config.mean_visit_seconds / config.dwell_mean_seconds
     return visits * steps
 
@@ -189,7 +189,7 @@ def key_figures(frame: pd.DataFrame, config: SimConfig) -> KeyFigures:
         visits=len(table),
         complete_visits=int(table["complete"].sum()),
         customers=int(table["customer_id"].nunique()),
-        mean_inside=mean_occupancy(frame, int(config.start), config.end, visits=table) if len(frame) else 0.0,
+        mean_inside=mean_occupancy(frame, config.start, config.end, visits=table) if len(frame) else 0.0,
         target_inside=float(config.customers_average_in_store),
         standard_error=occupancy_standard_error(config),
     )

@@ -46,11 +46,11 @@ def generate_command(args: argparse.Namespace, environ: Mapping[str, str]) -> in
         file_format(args.out)
     except ValueError as error:
         raise UserError(str(error)) from None
-    tally = OccupancyTally(int(config.start), config.end)
+    tally = OccupancyTally(config.start, config.end)
     try:
         with (
             EventsWriter(args.out) as writer,
-            SimulatedTimeBar(int(config.start), config.end, disable=args.quiet) as bar,
+            SimulatedTimeBar(config.start, config.end, disable=args.quiet) as bar,
         ):
             ids, blocks = simulate_blocks(config, workers=args.workers)
             for block in blocks:
@@ -61,7 +61,7 @@ def generate_command(args: argparse.Namespace, environ: Mapping[str, str]) -> in
         raise UserError(str(error)) from None
     print(
         f"wrote {args.out}: {tally.events} events, {tally.visits} visits, "
-        f"{format_start(int(config.start))} + {config.hours:g} h, mean inside "
+        f"{format_start(config.start)} + {config.hours:g} h, mean inside "
         f"{tally.mean_inside():.2f} (target {config.customers_average_in_store:g})",
         file=sys.stdout,
     )

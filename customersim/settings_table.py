@@ -15,7 +15,16 @@ reads the rows instead of repeating them:
   :attr:`Setting.tooltip`);
 - a test checks that the README lists exactly the variables of :func:`all_tables`.
 
-A new setting is one new row in its group's table (and one field on the settings class).
+A new setting is one new row in its group's table and one field on the settings class, whose
+default is the row's::
+
+    Setting(
+        name="example_seconds", env="EXAMPLE_SECONDS", help="what the setting means, in a phrase",
+        default=60, parse=whole, low=1, high=3600, unit="seconds", flag="--example-seconds", metavar="S",
+    )
+
+A new group is a new ``SettingsTable("HTTP", [...])`` in the module that owns it, with that module
+named in :data:`TABLE_MODULES`; then add its variables to the README's settings tables.
 """
 
 from __future__ import annotations

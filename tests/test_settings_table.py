@@ -55,6 +55,15 @@ def test_readme_lists_every_variable_in_a_table_and_no_other() -> None:
     assert set(VARIABLE.findall(text)) - ours == set(), "the README names variables no table holds"
 
 
+def test_readme_gives_each_flag_beside_its_variable() -> None:
+    rows = [line for line in README.read_text(encoding="utf-8").splitlines() if line.startswith("|")]
+    for table in all_tables():
+        for setting in table.values():
+            if setting.flag and setting.env:
+                (row,) = [line for line in rows if f"`{setting.env}`" in line]
+                assert f"`{setting.flag}`" in row, setting.env
+
+
 def test_each_variable_is_written_once_in_the_library() -> None:
     sources = [*sorted((ROOT / "customersim").rglob("*.py")), ROOT / "app.py"]
     texts = {path: path.read_text(encoding="utf-8") for path in sources}

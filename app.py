@@ -41,7 +41,7 @@ from customersim.app.support import (
     profile_from_table,
     profile_table,
 )
-from customersim.config import FLAT_PROFILE, ConfigError, SimConfig, format_start
+from customersim.config import FLAT_PROFILE, SETTINGS, ConfigError, SimConfig, format_start
 from customersim.customers import CustomerListError
 from customersim.engine import CapacityError
 from customersim.metrics import visit_path
@@ -104,10 +104,11 @@ door = (
         "Door y", 0, input_bounds("height")[1] - 1, env_config.door[1], key="door_y", help=help_text("door")
     ),
 )
+neighbourhoods = tuple(sorted(SETTINGS["neighbourhood"].choices, reverse=True))  # 8, the default, first
 neighbourhood = side.radio(
     "Neighbourhood",
-    (8, 4),
-    index=(8, 4).index(env_config.neighbourhood),
+    neighbourhoods,
+    index=neighbourhoods.index(env_config.neighbourhood),
     horizontal=True,
     key="neighbourhood",
     help=help_text("neighbourhood"),

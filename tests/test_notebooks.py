@@ -6,11 +6,14 @@ notebook that writes into its folder would not dirty the repository. Any cell er
 test. The MQTT settings of the environment are removed from the kernel's environment, so the
 streaming notebook uses its mock publisher; a broker test runs it once more against mosquitto,
 with MQTT_HOST set, and counts the messages a subscriber receives.
+
+Each notebook's source is a jupytext percent script next to it (``01_quickstart.py`` for
+``01_quickstart.ipynb``); the committed ``.ipynb`` must hold the same cells, so that what is
+reviewed and linted is what Jupyter opens.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import sys
@@ -18,14 +21,16 @@ import time
 import uuid
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
-from nbformat.v4 import new_code_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+SOURCES = sorted(NOTEBOOK_DIR.glob("*.py"))
 EXPECTED = ["01_quickstart.ipynb", "02_heatmaps_and_journeys.ipynb", "03_datasets_and_streaming.ipynb"]
 KERNEL = "python3"
 CELL_TIMEOUT = 120  # seconds for one cell: far above what any cell needs
@@ -128,11 +133,49 @@ def test_notebook_is_committed_without_outputs(path):
     assert "widgets" not in notebook.metadata
 
 
-def test_notebooks_match_their_builder():
-    spec = importlib.util.spec_from_file_location("build_notebooks", NOTEBOOK_DIR / "build_notebooks.py")
-    builder = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(builder)
-    assert builder.main(["--check"]) == 0, "run python notebooks/build_notebooks.py and commit the result"
+def test_every_notebook_has_its_source_and_every_source_its_notebook():
+    assert [p.stem for p in SOURCES] == [p.stem for p in NOTEBOOKS]
+
+
+def cell_differences(source: nbformat.NotebookNode, committed: nbformat.NotebookNode) -> list[str]:
+    """Where the committed notebook's cells differ from its source's: one line per difference."""
+    differences = []
+    if len(source.cells) != len(committed.cells):
+        differences.append(f"{len(source.cells)} cells in the source, {len(committed.cells)} committed")
+    for index, (want, have) in enumerate(zip(source.cells, committed.cells, strict=False)):
+        if (want.cell_type, want.source) != (have.cell_type, have.source):
+            first_line = want.source.splitlines()[0] if want.source else ""
+            differences.append(f"cell {index} ({want.cell_type}, {first_line!r}) differs")
+    if source.metadata.get("kernelspec") != committed.metadata.get("kernelspec"):
+        differences.append("kernelspec differs")
+    return differences
+
+
+def test_cell_differences_finds_a_changed_added_or_retyped_cell():
+    source = new_notebook(cells=[new_markdown_cell("# Title"), new_code_cell("x = 1")])
+    assert cell_differences(source, source) == []
+    changed = new_notebook(cells=[new_markdown_cell("# Title"), new_code_cell("x = 2")])
+    assert cell_differences(source, changed) == ["cell 1 (code, 'x = 1') differs"]
+    retyped = new_notebook(cells=[new_markdown_cell("# Title"), new_markdown_cell("x = 1")])
+    assert cell_differences(source, retyped) == ["cell 1 (code, 'x = 1') differs"]
+    longer = new_notebook(cells=[*source.cells, new_code_cell("y = 2")])
+    assert cell_differences(source, longer) == ["2 cells in the source, 3 committed"]
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=[p.stem for p in SOURCES])
+def test_notebook_matches_its_jupytext_source(path):
+    source = jupytext.read(path)
+    committed = nbformat.read(path.with_suffix(".ipynb"), as_version=4)
+    assert cell_differences(source, committed) == [], (
+        f"{path.stem}.ipynb is out of date: run jupytext --sync notebooks/*.py and commit both"
+    )
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=[p.stem for p in SOURCES])
+def test_notebook_source_is_a_percent_script(path):
+    text = path.read_text(encoding="utf-8")
+    assert "# %%" in text and "jupytext_version" not in text
+    assert jupytext.formats.guess_format(text, ".py")[0] == "percent"
 
 
 @pytest.mark.broker

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers.app_figures import chart, trace
+from helpers.contract import assert_all_contract, assert_contract
 from helpers.mqtt_broker import PASSWORD, USERNAME, Collector, free_port, publish_sentinel
 from streamlit.testing.v1 import AppTest
 
@@ -269,15 +270,6 @@ def test_downloads_hold_the_events(env, tmp_path: Path) -> None:
 # ----------------------------------------------------------------------------------- Publish
 
 
-def contract(topic: str, payload: bytes, topics: dict[str, str]) -> dict:
-    """Check one payload against the MQTT contract; returns it decoded."""
-    body = json.loads(payload)
-    event = next(name for name, t in topics.items() if t == topic)
-    assert set(body) == ({"id", "ts", "x", "y"} if event == "move" else {"id", "ts"}), body
-    assert isinstance(body["id"], str) and isinstance(body["ts"], int)
-    return body
-
-
 @pytest.fixture
 def broker_env(env, mosquitto, topics) -> dict:
     env.setenv("TESTING_MOCK_MQTT", "false")
@@ -326,8 +318,7 @@ def test_start_and_stop_twice_keeps_one_publisher_and_no_duplicates(broker_env, 
             assert len(run_messages) >= 20
             counts = Counter(run_messages)
             assert max(counts.values()) == 1, "a message arrived twice within one run"
-            for topic, payload in run_messages:
-                contract(topic, payload, topics)
+            assert_all_contract(run_messages, topics=topics)
     finally:
         collector.close()
 
@@ -347,6 +338,8 @@ def test_feed_shows_what_a_subscriber_receives(broker_env, mosquitto) -> None:
     assert metric(at, "Published") == f"{len(frame):,}" == metric(at, "Acknowledged")
     feed = next(d.value for d in at.dataframe if "payload" in d.value.columns)
     assert len(feed) == 30 and set(feed["topic"]) <= set(broker_env.values())
+    messages = zip(feed["topic"], feed["payload"].str.encode("utf-8"), strict=True)
+    assert_all_contract(messages, topics=broker_env)
     last = frame.iloc[-1]
     assert json.loads(feed["payload"].iloc[0])["ts"] == int(last["ts"])  # newest first
 
@@ -362,7 +355,7 @@ def test_send_one_event(broker_env, mosquitto) -> None:
         at.form_submit_button[0].click()
         run(at)
         topic, payload = collector.wait_for(1)[0]
-        assert topic == broker_env["move"] and json.loads(payload) == {
+        assert topic == broker_env["move"] and assert_contract(topic, payload, topics=broker_env) == {
             "id": "997",
             "ts": 192326400,
             "x": 2,
@@ -434,7 +427,9 @@ def test_built_in_broker_when_no_host_is_set(env) -> None:
         run(at)
         wait_until(at, lambda a: "**finished**" in status_text(a), what="the run to finish")
         frame = simulate(SimConfig(hours=1))
-        assert len(collector.wait_for(len(frame))) == len(frame)
+        received = collector.wait_for(len(frame))
+        assert len(received) == len(frame)
+        assert_all_contract(received)  # the default topics: the document's channel addresses
     finally:
         collector.close()
 

@@ -9,7 +9,6 @@ Screenshots go to ``test-artifacts/``.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections import Counter
@@ -17,6 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 from helpers.app_server import ROOT, AppServer, clean_environment, launch_chromium
+from helpers.contract import assert_all_contract, assert_contract
 from helpers.mqtt_broker import Collector, publish_sentinel
 
 pytestmark = pytest.mark.browser
@@ -97,10 +97,8 @@ def test_browser_tune_see_publish_stop(server, mosquitto, topics) -> None:
                 start.click()
                 received = collector.wait_for(first + 10, timeout=30)[first:]
                 for topic, payload in received:
-                    body = json.loads(payload)
-                    event = next(name for name, t in topics.items() if t == topic)
-                    assert set(body) == ({"id", "ts", "x", "y"} if event == "move" else {"id", "ts"})
-                    if event == "move":
+                    body = assert_contract(topic, payload, topics=topics)
+                    if topic == topics["move"]:
                         assert 0 <= body["x"] < 8 and 0 <= body["y"] < 10  # the store as tuned
                 expect(page.get_by_text(re.compile(r"publishing to 127\.0\.0\.1"))).to_be_visible(
                     timeout=15_000
@@ -121,6 +119,7 @@ def test_browser_tune_see_publish_stop(server, mosquitto, topics) -> None:
                 heard = collector.wait_for(before + 2)
                 assert [m[1] for m in heard[before:]] == [marker, second], "events kept arriving after Stop"
                 this_run = heard[first:before]
+                assert_all_contract(this_run, topics=topics)
                 assert max(Counter(this_run).values()) == 1, "a message arrived twice within one run"
         finally:
             browser.close()

@@ -11,6 +11,7 @@ import time
 from collections import Counter
 
 import pytest
+from helpers.contract import assert_all_contract, assert_contract
 from helpers.mqtt_broker import Collector, free_port
 
 from customersim import SimConfig, simulate
@@ -84,6 +85,7 @@ def test_publish_example_delivers_every_event(mosquitto, topics, capsys) -> None
     out, _ = sub.communicate(timeout=30)
     lines = [line for line in out.splitlines() if line.startswith(base)]
     received = [(line.split(" ", 1)[0], line.split(" ", 1)[1].encode()) for line in lines]
+    assert assert_all_contract(received, topics=topics) == len(frame)
     names = [topics[event] for event in frame["event"].astype(str)]
     assert Counter(received) == Counter(zip(names, encode_frame(frame), strict=True))
     for customer in frame["customer_id"].unique()[:50]:  # per-customer order
@@ -106,6 +108,8 @@ def test_send_move_arrives_exactly(mosquitto, topics, capsys) -> None:
     )
     out, _ = sub.communicate(timeout=10)
     assert f'{topics["move"]} {{"id":"997","ts":192326400,"x":2,"y":3}}' in out.splitlines()
+    line = next(line for line in out.splitlines() if line.startswith(topics["move"] + " "))
+    assert_contract(topics["move"], line.split(" ", 1)[1].encode(), topics=topics)
 
 
 def test_replay_a_file_rebased_to_now(mosquitto, topics, tmp_path) -> None:
@@ -119,6 +123,7 @@ def test_replay_a_file_rebased_to_now(mosquitto, topics, tmp_path) -> None:
         received = collector.wait_for(len(frame))
     finally:
         collector.close()
+    assert_all_contract(received, topics=topics)
     ts = sorted(json.loads(p)["ts"] for _, p in received)
     offset = ts[0] - int(frame["ts"].iat[0])
     assert before <= ts[0] <= int(time.time())
@@ -169,6 +174,7 @@ def test_run_publishes_in_real_time_and_stops_on_sigterm(mosquitto, topics, tmp_
         code, _out, err = _stop(service)
         collector.close()
     assert len(received) >= 40, err
+    assert_all_contract(received, topics=topics)
     # Real time: nothing is published ahead of its time, nor late.
     newest = max(json.loads(p)["ts"] for _, p in received)
     assert arrival - 3 <= newest <= arrival + 1
@@ -195,6 +201,7 @@ def test_run_starts_the_built_in_broker(tmp_path) -> None:
     finally:
         code, _out, err = _stop(service)
     assert len(received) >= 20 and code == 0, err
+    assert_all_contract(received)  # the default topics: the document's channel addresses
 
 
 def test_built_in_broker_port_taken(mosquitto, tmp_path, capsys) -> None:

@@ -9,6 +9,7 @@ import time
 from collections import Counter, defaultdict
 
 import pytest
+from helpers.contract import assert_all_contract
 from helpers.mqtt_broker import Collector, publish_sentinel
 
 from customersim import SimConfig, simulate
@@ -57,6 +58,7 @@ def test_every_event_arrives_in_order_per_customer(mosquitto, topics, day, qos) 
     finally:
         collector.close()
     expected = _expected(day, topics)
+    assert_all_contract(received, topics=topics)
     assert Counter(received) == Counter(expected)  # every event, exact payloads, right topic
     assert _per_customer(received) == _per_customer(expected)  # each customer's events in order
 
@@ -79,6 +81,7 @@ def test_frames_from_an_iterator_and_paced_publishing(mosquitto, topics) -> None
     assert stats.ok and stats.published == len(frame)
     span = int(frame["ts"].iat[-1] - frame["ts"].iat[0])
     assert took >= span / 4 - 0.05, (took, span)
+    assert_all_contract(received, topics=topics)
     assert Counter(received) == Counter(_expected(frame, topics))
 
 
@@ -128,6 +131,7 @@ def test_mqtt5_and_websockets(mosquitto, topics, day, kind, changes) -> None:
     finally:
         collector.close()
     assert stats.ok, stats
+    assert_all_contract(received, topics=topics)
     assert Counter(received) == Counter(_expected(day.iloc[:500], topics))
 
 
@@ -143,4 +147,5 @@ def test_message_feed_keeps_the_latest(mosquitto, topics, day) -> None:
         latest = feed.messages()
     expected = _expected(day.iloc[:100], topics)[-10:]
     assert feed.received == 100
+    assert_all_contract([(m.topic, m.payload.encode()) for m in latest], topics=topics)
     assert [(m.topic, m.payload.encode()) for m in latest] == expected

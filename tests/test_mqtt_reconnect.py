@@ -9,6 +9,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 import pytest
+from helpers.contract import assert_all_contract
 from helpers.mqtt_broker import Collector
 
 from customersim.frame import EVENT_DTYPE, STRING_DTYPE
@@ -58,6 +59,7 @@ def test_broker_restart_in_the_middle_loses_nothing(restartable_mosquitto, topic
         collector.close()
     assert stats.reconnects >= 1 and stats.error is None, stats
     assert stats.acknowledged == stats.published == len(frame) and stats.failed == 0
+    assert_all_contract(received, topics=topics)
     expected = encode_frame(frame)
     # At least once: nothing lost (a message in flight at the restart may come twice).
     missing = Counter(expected) - Counter(payload for _, payload in received)
@@ -84,6 +86,7 @@ def test_broker_that_never_comes_back_ends_with_an_error(restartable_mosquitto, 
     finally:
         publisher.stop()
         collector.close()
+    assert_all_contract(collector.messages, topics=topics)
     assert not stats.running and not stats.finished
     assert (
         stats.error is not None

@@ -16,11 +16,11 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-from customersim.cli import generate, publish, report, run, send, validate
+from customersim.cli import customers, generate, publish, report, run, send, validate
 from customersim.errors import FAILURES, ConfigError
 
 # Subcommands, in the order ``--help`` lists them.
-COMMANDS = (generate, validate, publish, run, send, report)
+COMMANDS = (generate, validate, publish, run, send, report, customers)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,6 +9,7 @@ resolves, the examples and the library's encoders pass, and payloads that break 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -59,8 +60,11 @@ def test_document_is_asyncapi_3_with_a_channel_per_event():
 
 
 def test_channels_carry_the_default_topics_of_the_settings():
+    # Every event type the settings have a topic for is a channel, at that default topic.
     defaults = Topics()
-    for event in ("enter", "move", "exit"):
+    events = [field.name for field in dataclasses.fields(Topics)]
+    assert {"enter", "move", "exit"} <= set(events)
+    for event in events:
         assert channel_addresses()[event] == defaults.for_event(event)
 
 

@@ -427,9 +427,7 @@ def test_built_in_broker_when_no_host_is_set(env) -> None:
         run(at)
         wait_until(at, lambda a: "**finished**" in status_text(a), what="the run to finish")
         frame = simulate(SimConfig(hours=1))
-        received = collector.wait_for(len(frame))
-        assert len(received) == len(frame)
-        assert_all_contract(received)  # the default topics: the document's channel addresses
+        assert len(collector.wait_for(len(frame))) == len(frame)
     finally:
         collector.close()
 

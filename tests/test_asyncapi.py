@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 
 import pytest
 from helpers.contract import (
@@ -22,6 +23,7 @@ from helpers.contract import (
     document,
     payload_schema,
 )
+from helpers.mqtt_broker import Collector, publish_sentinel
 
 from customersim import SimConfig, simulate
 from customersim.mqtt import Topics, encode_frame, encode_payload
@@ -88,10 +90,7 @@ def test_payload_schemas_are_closed_and_require_every_key(channel):
 
 def test_payload_keys_and_types():
     def types(channel):
-        out = {}
-        for key, prop in payload_schema(channel)["properties"].items():
-            out[key] = pointer(prop["$ref"])["type"] if "$ref" in prop else prop["type"]
-        return out
+        return {key: prop["type"] for key, prop in payload_schema(channel)["properties"].items()}
 
     assert types("enter") == types("exit") == {"id": "string", "ts": "integer"}
     assert types("move") == {"id": "string", "ts": "integer", "x": "integer", "y": "integer"}
@@ -177,3 +176,34 @@ def test_renamed_topics_map_to_their_event_channel():
     assert channel_for("customer/exit", topics) == "exit"
     with pytest.raises(AssertionError, match="is not of type 'integer'"):
         assert_contract("test/x/enter", b'{"id":"1","ts":"now"}', topics=topics)
+
+
+def _publish(port: int, topic: str, payload: bytes) -> None:
+    import paho.mqtt.client as mqtt
+
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"raw-{uuid.uuid4().hex[:8]}")
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    try:
+        client.publish(topic, payload, qos=1).wait_for_publish(10)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+@pytest.mark.broker
+def test_a_subscriber_hands_out_no_payload_outside_the_contract(mosquitto, topics):
+    port = mosquitto.ports["plain"]
+    checked = Collector(port, list(topics.values()))
+    unchecked = Collector(port, list(topics.values()), contract=False)
+    try:
+        _publish(port, topics["move"], encode_payload("move", "997", 192326400, x=2, y=3))
+        marker = publish_sentinel(port, topics["enter"])
+        assert [p for _, p in checked.wait_for(2)][1] == marker  # events and markers pass
+        _publish(port, topics["move"], b'{"id":"997","ts":192326400,"x":2}')
+        with pytest.raises(AssertionError, match="'y' is a required property"):
+            checked.wait_for(3)
+        assert len(unchecked.wait_for(3)) == 3
+    finally:
+        checked.close()
+        unchecked.close()

@@ -123,7 +123,6 @@ def test_replay_a_file_rebased_to_now(mosquitto, topics, tmp_path) -> None:
         received = collector.wait_for(len(frame))
     finally:
         collector.close()
-    assert_all_contract(received, topics=topics)
     ts = sorted(json.loads(p)["ts"] for _, p in received)
     offset = ts[0] - int(frame["ts"].iat[0])
     assert before <= ts[0] <= int(time.time())
@@ -174,7 +173,6 @@ def test_run_publishes_in_real_time_and_stops_on_sigterm(mosquitto, topics, tmp_
         code, _out, err = _stop(service)
         collector.close()
     assert len(received) >= 40, err
-    assert_all_contract(received, topics=topics)
     # Real time: nothing is published ahead of its time, nor late.
     newest = max(json.loads(p)["ts"] for _, p in received)
     assert arrival - 3 <= newest <= arrival + 1
@@ -201,7 +199,6 @@ def test_run_starts_the_built_in_broker(tmp_path) -> None:
     finally:
         code, _out, err = _stop(service)
     assert len(received) >= 20 and code == 0, err
-    assert_all_contract(received)  # the default topics: the document's channel addresses
 
 
 def test_built_in_broker_port_taken(mosquitto, tmp_path, capsys) -> None:

@@ -58,7 +58,6 @@ def test_every_event_arrives_in_order_per_customer(mosquitto, topics, day, qos) 
     finally:
         collector.close()
     expected = _expected(day, topics)
-    assert_all_contract(received, topics=topics)
     assert Counter(received) == Counter(expected)  # every event, exact payloads, right topic
     assert _per_customer(received) == _per_customer(expected)  # each customer's events in order
 
@@ -81,7 +80,6 @@ def test_frames_from_an_iterator_and_paced_publishing(mosquitto, topics) -> None
     assert stats.ok and stats.published == len(frame)
     span = int(frame["ts"].iat[-1] - frame["ts"].iat[0])
     assert took >= span / 4 - 0.05, (took, span)
-    assert_all_contract(received, topics=topics)
     assert Counter(received) == Counter(_expected(frame, topics))
 
 
@@ -131,7 +129,6 @@ def test_mqtt5_and_websockets(mosquitto, topics, day, kind, changes) -> None:
     finally:
         collector.close()
     assert stats.ok, stats
-    assert_all_contract(received, topics=topics)
     assert Counter(received) == Counter(_expected(day.iloc[:500], topics))
 
 

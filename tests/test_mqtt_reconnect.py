@@ -59,7 +59,6 @@ def test_broker_restart_in_the_middle_loses_nothing(restartable_mosquitto, topic
         collector.close()
     assert stats.reconnects >= 1 and stats.error is None, stats
     assert stats.acknowledged == stats.published == len(frame) and stats.failed == 0
-    assert_all_contract(received, topics=topics)
     expected = encode_frame(frame)
     # At least once: nothing lost (a message in flight at the restart may come twice).
     missing = Counter(expected) - Counter(payload for _, payload in received)

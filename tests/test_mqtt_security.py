@@ -7,7 +7,6 @@ import time
 import uuid
 
 import pytest
-from helpers.contract import assert_all_contract
 from helpers.mqtt_broker import PASSWORD, USERNAME, Collector, free_port, make_certificates
 
 from customersim.cli import main
@@ -30,11 +29,9 @@ def _round_trip(mosquitto, topics, settings) -> None:
     collector = Collector(mosquitto.ports["plain"], list(topics.values()))
     try:
         payload = send_event(settings, "move", customer_id="997", ts=192326400, x=2, y=3)
-        received = collector.wait_for(1, 10)
-        assert received == [(topics["move"], payload)]
+        assert collector.wait_for(1, 10) == [(topics["move"], payload)]
     finally:
         collector.close()
-    assert_all_contract(received, topics=topics)
     assert payload == b'{"id":"997","ts":192326400,"x":2,"y":3}'
 
 

@@ -180,7 +180,6 @@ def test_notebook_source_is_a_percent_script(path):
 
 @pytest.mark.broker
 def test_streaming_notebook_publishes_to_a_real_broker(mosquitto, topics, tmp_path):
-    from helpers.contract import assert_all_contract
     from helpers.mqtt_broker import Collector
 
     collector = Collector(mosquitto.ports["plain"], list(topics.values()))
@@ -209,6 +208,5 @@ def test_streaming_notebook_publishes_to_a_real_broker(mosquitto, topics, tmp_pa
         assert len(received) >= runs[0][0] + runs[1][0]
         assert len(set(received)) == runs[0][0]
         assert {topic for topic, _ in received} == set(topics.values())
-        assert_all_contract(received, topics=topics)
     finally:
         collector.close()

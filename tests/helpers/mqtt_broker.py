@@ -239,9 +239,25 @@ class Collector:
 
     With ``session`` it keeps a persistent session (clean_session false, fixed client id), so a
     broker with persistence queues messages for it while it is disconnected.
+
+    Every message it hands out (``wait_for``, ``wait_for_distinct``) has been checked against
+    docs/asyncapi.yaml, so no test sees a payload outside the contract without failing; a
+    test's markers (:func:`publish_sentinel`) are let through. A topic of a test's own maps to
+    the channel named by its last level (``test/<id>/move`` is a move); ``extra_fields`` names
+    the keys a test asked the publisher to add, and ``contract=False`` turns the check off for a
+    test whose point is a payload outside the contract.
     """
 
-    def __init__(self, port: int, topics: list[str], *, qos: int = 1, session: bool = False) -> None:
+    def __init__(
+        self,
+        port: int,
+        topics: list[str],
+        *,
+        qos: int = 1,
+        session: bool = False,
+        contract: bool = True,
+        extra_fields: tuple[str, ...] = (),
+    ) -> None:
         client_id = f"collector-{uuid.uuid4().hex[:10]}"
         self.client = mqtt.Client(
             mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=not session
@@ -250,6 +266,12 @@ class Collector:
         self.topics = topics
         self.qos = qos
         self.messages: list[tuple[str, bytes]] = []
+        self._contract = contract
+        self._extra_fields = extra_fields
+        self._event_topics = {
+            topic.rsplit("/", 1)[-1]: topic for topic in topics if "#" not in topic and "+" not in topic
+        }
+        self._checked = 0
         self._changed = threading.Condition()
         self._subscribed = threading.Event()
         self.client.on_connect = self._on_connect
@@ -273,13 +295,28 @@ class Collector:
         """Wait until at least ``count`` messages arrived; returns a copy of all of them."""
         with self._changed:
             self._changed.wait_for(lambda: len(self.messages) >= count, timeout)
-            return list(self.messages)
+            return self._checked_copy()
 
     def wait_for_distinct(self, count: int, timeout: float = 20.0) -> list[tuple[str, bytes]]:
         """Wait until ``count`` different messages arrived (duplicates of QoS 1 resends aside)."""
         with self._changed:
             self._changed.wait_for(lambda: len(set(self.messages)) >= count, timeout)
-            return list(self.messages)
+            return self._checked_copy()
+
+    def _checked_copy(self) -> list[tuple[str, bytes]]:
+        # Called with the lock held; each message is checked once, however often it is handed out.
+        messages = list(self.messages)
+        if self._contract:
+            # Imported here: the benchmarks start brokers with this module and no test packages.
+            from helpers.contract import assert_contract, is_sentinel
+
+            for topic, payload in messages[self._checked :]:
+                if not is_sentinel(payload):
+                    assert_contract(
+                        topic, payload, topics=self._event_topics, extra_fields=self._extra_fields
+                    )
+            self._checked = len(messages)
+        return messages
 
     def count(self) -> int:
         with self._changed:

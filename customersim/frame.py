@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-EVENT_TYPES: tuple[str, ...] = ("enter", "move", "exit")
+from customersim.events import EVENT_TYPES
+
 ENTER, MOVE, EXIT = 0, 1, 2
 EVENT_DTYPE = pd.CategoricalDtype(list(EVENT_TYPES), ordered=False)
 STRING_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)

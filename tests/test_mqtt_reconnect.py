@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections import Counter
 
@@ -87,10 +88,8 @@ def test_broker_that_never_comes_back_ends_with_an_error(restartable_mosquitto, 
         collector.close()
     assert_all_contract(collector.messages, topics=topics)
     assert not stats.running and not stats.finished
-    assert (
-        stats.error is not None
-        and "could not reconnect" in stats.error
-        and "gave up after 1.5 s" in stats.error
-    )
+    assert stats.error is not None and "could not reconnect" in stats.error
+    waited = float(re.search(r"gave up after (\d+\.\d) s", stats.error).group(1))
+    assert 1.4 <= waited <= 2.0, stats.error
     assert stats.failed == stats.published - stats.acknowledged > 0
     json.dumps(stats.error)  # one plain sentence

@@ -20,16 +20,22 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 import time
 import uuid
+from typing import TYPE_CHECKING, Any
 
-from customersim.mqtt.connection import Connector, MqttError, make_client, warn_if_insecure
-from customersim.mqtt.feed import FeedMessage, MessageFeed
-from customersim.mqtt.payloads import encode_frame, encode_payload
-from customersim.mqtt.publisher import Publisher, PublisherStats, parse_speed
+from customersim.errors import MqttError
+from customersim.mqtt.pacing import parse_speed
+from customersim.mqtt.payloads import encode_payload
 from customersim.mqtt.settings import MQTT_SETTINGS, MqttSettings, MqttSettingsError, Topics
+
+if TYPE_CHECKING:
+    from customersim.mqtt.feed import FeedMessage, MessageFeed
+    from customersim.mqtt.payloads import encode_frame
+    from customersim.mqtt.publisher import Publisher, PublisherStats
 
 __all__ = [
     "FeedMessage",
@@ -46,8 +52,30 @@ __all__ = [
     "send_event",
 ]
 
+# Names whose modules need paho, numpy or pandas: loaded on first use, so that the command
+# line starts without them.
+_LAZY = {
+    "FeedMessage": "customersim.mqtt.feed",
+    "MessageFeed": "customersim.mqtt.feed",
+    "Publisher": "customersim.mqtt.publisher",
+    "PublisherStats": "customersim.mqtt.publisher",
+    "encode_frame": "customersim.mqtt.payloads",
+}
+
 log = logging.getLogger("customersim.mqtt")
 mock_log = logging.getLogger("customersim.mqtt.mock")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'customersim.mqtt' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 def send_event(
@@ -68,15 +96,18 @@ def send_event(
         customer_id: the customer's id (sent as a string).
         ts: epoch seconds; default now.
         x, y: the cell of a move (required for moves, not allowed otherwise).
-        timeout: seconds to reach the broker and get the acknowledgement.
+        timeout: seconds to reach the broker and get the acknowledgement, in all.
 
     Returns:
         The payload that was sent.
 
     Raises:
-        ValueError: a bad event, or x/y missing on a move / given on enter or exit.
+        ValueError: a bad event, x/y missing on a move / given on enter or exit, or a
+            timeout that is not above 0.
         MqttError: no broker set, unreachable, refused, or no acknowledgement in time.
     """
+    if not timeout > 0:
+        raise ValueError(f"timeout = {timeout!r} is not allowed: expected seconds > 0")
     if event != "move" and (x is not None or y is not None):
         raise ValueError(f"x and y only go with move events, not {event!r}")
     payload = encode_payload(event, customer_id, int(time.time()) if ts is None else ts, x, y)
@@ -89,19 +120,26 @@ def send_event(
             f"no broker to send to: set {MQTT_SETTINGS.env('host')} (or "
             f"{MQTT_SETTINGS.env('mock')}=true to only log the message)"
         )
+    from customersim.mqtt.connection import Connector, make_client, warn_if_insecure
+
     warn_if_insecure(settings)
     # A client id of its own, so that a running publisher with the settings' id is not kicked off.
     client = make_client(settings, f"{settings.client_id}-send-{uuid.uuid4().hex[:8]}")
     connector = Connector(client, settings, threading.Event())
     client.on_connect = lambda c, u, f, reason, p: connector.note_connack(reason)
     client.on_disconnect = lambda *args: connector.note_disconnect()
+    began = time.monotonic()
     try:
+        # One deadline for the whole send: reaching the broker and the acknowledgement.
         connector.connect_with_retry(timeout)
         client.loop_start()
         info = client.publish(topic, payload, settings.qos)
-        info.wait_for_publish(timeout)
+        info.wait_for_publish(max(0.0, began + timeout - time.monotonic()))
         if not info.is_published():
-            raise MqttError(f"broker {settings.address} did not acknowledge the message within {timeout:g} s")
+            raise MqttError(
+                f"broker {settings.address} did not acknowledge the message within "
+                f"{time.monotonic() - began:.1f} s"
+            )
     finally:
         client.disconnect()
         client.loop_stop()

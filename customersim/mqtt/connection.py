@@ -9,6 +9,7 @@ never a traceback and never the password.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import ssl
@@ -17,7 +18,8 @@ import time
 from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, ConnackCode, MQTTErrorCode
+from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
 from customersim.errors import MqttError
@@ -26,9 +28,33 @@ from customersim.mqtt.settings import MQTT_SETTINGS, MqttSettings
 log = logging.getLogger("customersim.mqtt")
 _env = MQTT_SETTINGS.env  # variable names for messages that tell what to set
 
-# Reason codes (MQTT 3.1.1 return codes 4/5 are mapped by paho to 134/135) that mean the
-# broker does not accept these credentials: retrying will not help.
-_CREDENTIAL_CODES = {134, 135, 4, 5}
+
+def _reason_code(packet: int, name: str) -> int:
+    return ReasonCode(packet, name).value
+
+
+# MQTT 5 reason codes by their names in the standard. paho hands MQTT 3.1.1 CONNACK return
+# codes to the callbacks converted to these; a bare int may still be a 3.1.1 ConnackCode.
+BAD_USER_NAME_OR_PASSWORD = _reason_code(PacketTypes.CONNACK, "Bad user name or password")
+NOT_AUTHORIZED = _reason_code(PacketTypes.CONNACK, "Not authorized")
+CLIENT_IDENTIFIER_NOT_VALID = _reason_code(PacketTypes.CONNACK, "Client identifier not valid")
+UNSUPPORTED_PROTOCOL_VERSION = _reason_code(PacketTypes.CONNACK, "Unsupported protocol version")
+SESSION_TAKEN_OVER = _reason_code(PacketTypes.DISCONNECT, "Session taken over")
+
+# Refusals that mean the broker does not accept these credentials: retrying will not help.
+_CREDENTIAL_CODES = {
+    BAD_USER_NAME_OR_PASSWORD,
+    NOT_AUTHORIZED,
+    ConnackCode.CONNACK_REFUSED_BAD_USERNAME_PASSWORD,
+    ConnackCode.CONNACK_REFUSED_NOT_AUTHORIZED,
+}
+_CLIENT_ID_CODES = {CLIENT_IDENTIFIER_NOT_VALID, ConnackCode.CONNACK_REFUSED_IDENTIFIER_REJECTED}
+_PROTOCOL_CODES = {UNSUPPORTED_PROTOCOL_VERSION, ConnackCode.CONNACK_REFUSED_PROTOCOL_VERSION}
+
+# Longest single TCP (and TLS handshake) connect; the caller's deadline shortens it.
+CONNECT_TIMEOUT = 5.0
+# A CONNACK later than this (or the keepalive, if longer) counts as no answer.
+CONNACK_TIMEOUT = 10.0
 
 
 def make_client(settings: MqttSettings, client_id: str | None = None) -> mqtt.Client:
@@ -138,13 +164,13 @@ def describe_refusal(settings: MqttSettings, reason: ReasonCode | int) -> tuple[
             else f"the broker wants a user name and password: set {credentials}"
         )
         return f"broker {settings.address} refused the connection: {words} ({hint})", False
-    if value in (2, 133):
+    if value in _CLIENT_ID_CODES:
         return (
             f"broker {settings.address} refused the connection: {words} "
             f"(check {_env('client_id')}, the client id)",
             False,
         )
-    if value in (1, 132):
+    if value in _PROTOCOL_CODES:
         return (
             f"broker {settings.address} refused the connection: {words} (try {_env('protocol')}=3.1.1 or 5)",
             False,
@@ -186,18 +212,31 @@ class Connector:
         if not self.connack.is_set():
             self.closed_early = True
 
-    def connect_with_retry(self, give_up_after: float) -> None:
-        """Connect, retrying with backoff for up to ``give_up_after`` seconds.
+    def connect_with_retry(self, give_up_after: float, *, since: float | None = None) -> None:
+        """Connect, retrying with backoff until ``give_up_after`` seconds after ``since``.
+
+        Every wait inside (TCP connect, TLS handshake, the CONNACK, the pause between attempts)
+        ends by that deadline, and the message quotes the time actually waited.
+
+        Args:
+            give_up_after: seconds without a connection before giving up.
+            since: when the connection was last known good (``time.monotonic()``); default now.
+                A hung broker noticed late has already used part of the allowance.
 
         Raises:
             MqttError: the broker refused us, TLS failed, or it stayed unreachable; also when
                 ``stop`` was set before a connection was made.
         """
-        deadline = time.monotonic() + give_up_after
+        began = time.monotonic() if since is None else since
+        deadline = began + give_up_after
         delay = 0.25
-        last = f"broker {self.settings.address}: no connection attempt was made"
+        last = f"broker {self.settings.address}: no answer"
         while True:
-            words, retry = self._attempt()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                waited = time.monotonic() - began
+                raise MqttError(f"{last}; gave up after {waited:.1f} s")
+            words, retry = self._attempt(min(deadline, time.monotonic() + self._connack_timeout()))
             if words is None:
                 return
             last = words
@@ -205,32 +244,50 @@ class Connector:
                 raise MqttError(words)
             if self._on_attempt_failed:
                 self._on_attempt_failed(words)
-            now = time.monotonic()
-            if now + delay > deadline:
-                raise MqttError(f"{last}; gave up after {give_up_after:g} s")
-            log.info("%s; retrying in %.1f s", words, delay)
-            if self.stop.wait(delay):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                continue
+            pause = min(delay, remaining)
+            log.info("%s; retrying in %.1f s", words, pause)
+            if self.stop.wait(pause):
                 raise MqttError(f"stopped before connecting ({last})")
             delay = min(delay * 2, 5.0)
 
-    def _attempt(self) -> tuple[str | None, bool]:
-        """One connection attempt; ``(None, _)`` on success, else words and whether to retry."""
+    def _connack_timeout(self) -> float:
+        return max(CONNACK_TIMEOUT, float(self.settings.keepalive))
+
+    def _attempt(self, deadline: float) -> tuple[str | None, bool]:
+        """One connection attempt, over by ``deadline``; ``(None, _)`` on success, else words and
+        whether to retry."""
         self.connack.clear()
         self.refusal = None
         self.closed_early = False
+        # TCP connect and TLS handshake block inside connect(): bound them by the deadline. (A
+        # socket of the last attempt that is still open refuses the change; connect() closes it.)
+        with contextlib.suppress(RuntimeError):
+            self.client.connect_timeout = max(0.05, min(CONNECT_TIMEOUT, deadline - time.monotonic()))
+        started = time.monotonic()
         try:
             self.client.connect(self.settings.host, self.settings.port, self.settings.keepalive)
         except (OSError, ssl.SSLError) as error:
-            return describe_socket_error(self.settings, error)
+            if self.settings.tls and _plain_answer(error):
+                return (
+                    f"broker {self.settings.address} did not speak TLS: is {_env('port')} "
+                    f"{self.settings.port} a TLS listener?",
+                    False,
+                )
+            words, retry = describe_socket_error(self.settings, error)
+            if isinstance(error, (TimeoutError, socket.timeout)):
+                words = f"{words[: -len(' (timed out)')]} within {time.monotonic() - started:.1f} s"
+            return words, retry
         except ValueError as error:
             return f"broker {self.settings.address}: {error}", False
         # Drive the network loop ourselves until the broker answers the CONNECT.
-        deadline = time.monotonic() + max(10.0, float(self.settings.keepalive))
         while not self.connack.is_set() and time.monotonic() < deadline:
-            rc = self.client.loop(timeout=0.1)
-            if rc != mqtt.MQTT_ERR_SUCCESS and not self.connack.is_set():
+            rc = self.client.loop(timeout=min(0.1, max(0.0, deadline - time.monotonic())))
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS and not self.connack.is_set():
                 self.client.disconnect()
-                if self.closed_early or rc == mqtt.MQTT_ERR_CONN_LOST:
+                if self.closed_early or rc == MQTTErrorCode.MQTT_ERR_CONN_LOST:
                     hint = (
                         " (does this TLS listener require a client certificate? set "
                         f"{_env('client_cert_file')} / {_env('client_key_file')})"
@@ -245,8 +302,19 @@ class Connector:
                 return (f"broker {self.settings.address}: connection failed ({mqtt.error_string(rc)})", True)
         if not self.connack.is_set():
             self.client.disconnect()
-            return f"broker {self.settings.address}: no answer to CONNECT (timed out)", True
+            waited = time.monotonic() - started
+            return f"broker {self.settings.address}: no answer to CONNECT within {waited:.1f} s", True
         if self.refusal is not None:
             self.client.disconnect()
             return describe_refusal(self.settings, self.refusal)
         return None, False
+
+
+def _plain_answer(error: BaseException) -> bool:
+    """Whether a failed TLS handshake means the other side answered in plain text (not TLS)."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return False
+    text = f"{getattr(error, 'reason', '')} {error}".upper()
+    return isinstance(error, ssl.SSLError) and any(
+        mark in text for mark in ("WRONG_VERSION_NUMBER", "UNEXPECTED_EOF", "EOF OCCURRED", "HTTP_REQUEST")
+    )

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
+from customersim.events import EVENT_TYPES
 
-from customersim.frame import EVENT_TYPES, event_codes
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
 
 __all__ = ["encode_frame", "encode_payload"]
 
@@ -57,6 +56,11 @@ def encode_payload(
 
 def _as_strings(column: pd.Series, name: str) -> pa.Array:
     """JSON text of each value of an integer or string column."""
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if column.isna().any():
         raise ValueError(f"column {name!r} has missing values; every event needs one")
     if pd.api.types.is_integer_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
@@ -83,6 +87,13 @@ def encode_frame(frame: pd.DataFrame, extra_fields: Sequence[str] = ()) -> list[
     Raises:
         ValueError: a needed column is missing or has missing values (the message names it).
     """
+    # Imported here: a one-off send encodes one payload without loading the frame stack.
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from customersim.frame import event_codes
+
     for name in ("event", "customer_id", "ts", "x", "y", *extra_fields):
         if name not in frame.columns:
             raise ValueError(f"the events frame has no column {name!r}")

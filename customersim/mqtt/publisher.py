@@ -6,69 +6,45 @@ in ``ts`` order) and publishes each event when its time comes: at wall-clock spe
 times faster, or as fast as the broker takes them. Events with the same second go out together.
 
 It runs in a background thread so that a CLI, a service or a Streamlit page can watch its
-:meth:`~Publisher.stats` and :meth:`~Publisher.stop` it from any thread. Delivery is at-least-once
-for QoS 1 and 2: at most ``window`` messages are unacknowledged at any time (paho stalls past
-65,535, when message ids wrap), the client reconnects with backoff when the broker goes away and
-resends what was not acknowledged, in order; a broker that stays away longer than
-``give_up_after`` ends the run with an error in words. In mock mode each message is logged and
-nothing connects.
+:meth:`~Publisher.stats` and :meth:`~Publisher.stop` it from any thread. Three parts share the
+work: a :class:`~customersim.mqtt.pacing.Pacer` says when each second of events is due, the
+payloads are encoded column-wise (:mod:`~customersim.mqtt.payloads`), and a transport
+(:mod:`~customersim.mqtt.transport`) hands them to the broker with at-least-once delivery,
+reconnects and deadlines, or only logs them in mock mode. An ``on_message`` callback sees every
+message that goes out.
 """
 
 from __future__ import annotations
 
 import collections
 import logging
-import math
 import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-import paho.mqtt.client as mqtt
 import pandas as pd
 
 from customersim.frame import event_codes
-from customersim.mqtt.connection import Connector, MqttError, make_client, warn_if_insecure
+from customersim.mqtt.connection import MqttError
+from customersim.mqtt.pacing import Pacer, parse_speed
 from customersim.mqtt.payloads import encode_frame
-from customersim.mqtt.settings import MQTT_SETTINGS, MqttSettings
+from customersim.mqtt.settings import MqttSettings
+from customersim.mqtt.transport import (
+    DEFAULT_WINDOW,
+    MAX_WINDOW,
+    OnMessage,
+    Stopped,
+    Transport,
+    make_transport,
+)
 
 log = logging.getLogger("customersim.mqtt")
-mock_log = logging.getLogger("customersim.mqtt.mock")
 
-DEFAULT_WINDOW = 10_000
-# MQTT 3.1.1 has no way for a broker to say how many QoS 2 messages it takes at once, and
-# mosquitto (max_inflight_messages, default 20) silently drops the ones beyond its limit
-# (measured: 2,400 of 23,673 arrived with 10,000 in flight). So QoS 2 on 3.1.1 keeps to 20.
-QOS2_WINDOW_MQTT311 = 20
-MAX_WINDOW = 60_000  # below the 65,535 message ids paho can tell apart
 BATCH_ROWS = 50_000  # rows encoded at once: bounds the memory of a big frame's payloads
-_STOP_CHECK = 1024  # messages between two looks at the stop flag when publishing flat out
 
-
-class _Stopped(Exception):
-    """Internal: stop() was called while the publisher thread was waiting."""
-
-
-def parse_speed(value: Any) -> float | None:
-    """A speed factor from a flag or widget: ``None``/``"max"`` mean as fast as possible.
-
-    Raises:
-        ValueError: not ``max`` and not a number above 0.
-    """
-    if value is None or (isinstance(value, str) and value.strip().lower() in ("max", "")):
-        return None
-    try:
-        speed = float(value)
-    except (TypeError, ValueError):
-        speed = math.nan
-    if not math.isfinite(speed) or speed <= 0:
-        raise ValueError(
-            f"speed = {value!r} is not allowed: expected a factor above 0 (1 = wall "
-            "clock, 60 = a minute per second) or 'max'"
-        )
-    return speed
+__all__ = ["BATCH_ROWS", "DEFAULT_WINDOW", "MAX_WINDOW", "Publisher", "PublisherStats", "parse_speed"]
 
 
 @dataclass(frozen=True)
@@ -143,15 +119,17 @@ class Publisher:
         True
 
     Args:
-        settings: broker, topics, QoS, credentials and TLS.
+        settings: broker, topics, QoS, credentials and TLS; ``settings.mock`` logs instead.
         speed: 1 = wall clock, 60 = one simulated minute per second; ``None`` or ``"max"`` =
             as fast as the broker acknowledges.
         window: most messages unacknowledged at once (QoS 1 and 2), at most 60,000; lowered to
             the broker's Receive Maximum on MQTT 5, and to 20 for QoS 2 on MQTT 3.1.1.
-        give_up_after: seconds without a connection (at first, or after a loss) before the run
-            ends with an error.
+        give_up_after: seconds without a working connection (at first, after a loss, or while
+            the broker leaves messages unacknowledged) before the run ends with an error.
         extra_fields: further frame columns to add to each payload (opt-in beyond the contract).
         client_id: MQTT client id; default ``settings.client_id``.
+        on_message: called from the publisher's thread with the topic and payload of each
+            message handed to the broker (or logged, in mock mode); keep it quick.
     """
 
     def __init__(
@@ -163,16 +141,12 @@ class Publisher:
         give_up_after: float = 60.0,
         extra_fields: Sequence[str] = (),
         client_id: str | None = None,
+        on_message: OnMessage | None = None,
     ) -> None:
         if not 1 <= int(window) <= MAX_WINDOW:
             raise ValueError(f"window = {window!r} is not allowed: expected 1 to {MAX_WINDOW}")
         if not give_up_after > 0:
             raise ValueError(f"give_up_after = {give_up_after!r} is not allowed: expected seconds > 0")
-        if not settings.mock and not settings.host:
-            raise MqttError(
-                f"no broker to publish to: set {MQTT_SETTINGS.env('host')} (or "
-                f"{MQTT_SETTINGS.env('mock')}=true to only log the messages)"
-            )
         self.settings = settings
         self.speed = parse_speed(speed)
         self.window = int(window)
@@ -183,17 +157,16 @@ class Publisher:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._done = threading.Event()
-        self._connected = threading.Event()
+        self._transport: Transport = make_transport(
+            settings,
+            self.client_id,
+            self._stop,
+            window=self.window,
+            give_up_after=self.give_up_after,
+            on_message=on_message,
+        )
+        self._pacer = Pacer(self.speed)
         self._thread: threading.Thread | None = None
-        self._client: mqtt.Client | None = None
-        self._connector: Connector | None = None
-        self._published = 0
-        self._acked = 0
-        self._ack_failures = 0  # written by paho's thread only
-        self._send_failures = 0  # written by the publisher thread only
-        self._abandoned = 0
-        self._reconnects = 0
-        self._lag = 0.0
         self._error: str | None = None
         self._finished = False
         self._stopped = False
@@ -201,10 +174,6 @@ class Publisher:
         self._began: float | None = None
         self._ended: float | None = None
         self._samples: collections.deque[tuple[float, int]] = collections.deque()
-        self._receive_maximum = 65535  # MQTT 5: the broker's Receive Maximum, from CONNACK
-        self._origin_ts: int | None = None
-        self._origin_wall = 0.0
-        self._last_attempt_failed: str | None = None
 
     # ----------------------------------------------------------------------------- public API
 
@@ -221,7 +190,7 @@ class Publisher:
         """
         if self._thread is not None:
             raise RuntimeError("this Publisher was already started; make a new one")
-        self._origin_ts = None if origin_ts is None else int(origin_ts)
+        self._pacer.origin_ts = None if origin_ts is None else int(origin_ts)
         self._thread = threading.Thread(
             target=self._run, args=(frames,), name="customersim-publisher", daemon=True
         )
@@ -230,8 +199,9 @@ class Publisher:
     def stats(self) -> PublisherStats:
         """A thread-safe snapshot of the progress (see :class:`PublisherStats`)."""
         now = time.monotonic()
+        transport = self._transport
         with self._lock:
-            acked = self._acked
+            acked = transport.acknowledged
             end = self._ended if self._ended is not None else now
             elapsed = 0.0 if self._began is None else max(0.0, end - self._began)
             rate = acked / elapsed if elapsed > 0 else 0.0
@@ -243,23 +213,21 @@ class Publisher:
                 first_t, first_acked = self._samples[0]
                 if now - first_t >= 0.5:
                     rate = (acked - first_acked) / (now - first_t)
-            failed = self._ack_failures + self._send_failures + self._abandoned
+            connected = transport.connected
             return PublisherStats(
-                connected=self._connected.is_set(),
+                connected=connected,
                 error=self._error,
-                published=self._published,
+                published=transport.published,
                 acknowledged=acked,
-                failed=failed,
+                failed=transport.failed,
                 rate=rate,
-                lag_seconds=self._lag if self.speed is not None else 0.0,
+                lag_seconds=self._pacer.lag if self.speed is not None else 0.0,
                 running=self._thread is not None and not self._done.is_set(),
                 finished=self._finished,
                 stopped=self._stopped,
-                reconnects=self._reconnects,
+                reconnects=transport.reconnects,
                 elapsed_seconds=elapsed,
-                retrying=None
-                if self._connected.is_set() or self._done.is_set()
-                else self._last_attempt_failed,
+                retrying=None if connected or self._done.is_set() else transport.retrying,
             )
 
     def stop(self, timeout: float = 5.0) -> PublisherStats:
@@ -291,9 +259,9 @@ class Publisher:
     # -------------------------------------------------------------------- background thread
 
     def _run(self, frames: pd.DataFrame | Iterable[pd.DataFrame]) -> None:
+        transport = self._transport
         try:
-            if not self.settings.mock:
-                self._connect()
+            transport.open()
             with self._lock:
                 self._began = time.monotonic()
             try:
@@ -301,124 +269,27 @@ class Publisher:
                     for begin in range(0, len(frame), BATCH_ROWS):
                         self._publish_batch(frame.iloc[begin : begin + BATCH_ROWS])
                         if self._stop.is_set():
-                            raise _Stopped
-            except _Stopped:
+                            raise Stopped
+            except Stopped:
                 pass
-            self._flush(self._flush_timeout if self._stop.is_set() else None)
+            transport.flush(self._flush_timeout if self._stop.is_set() else None)
             self._finished = not self._stop.is_set()
+        except Stopped:
+            pass
         except MqttError as error:
             # Reported through stats().error: the front end decides how to say it (one line).
             self._error = str(error)
             log.debug("MQTT publishing stopped: %s", error)
         except Exception as error:  # a bug or a bad frame: report it, never die silently
             self._error = f"publishing failed: {type(error).__name__}: {error}"
-            log.exception("MQTT publishing failed")
+            # One line for the user; the traceback only for whoever debugs on purpose.
+            log.error("%s", self._error)
+            log.debug("publishing failed", exc_info=True)
         finally:
-            self._close()
+            transport.close()
             with self._lock:
                 self._ended = time.monotonic() if self._began is not None else None
             self._done.set()
-
-    # ---------------------------------------------------------------------- the connection
-    # One thread (this publisher's) drives the paho client: publish() writes straight to the
-    # socket and loop() reads acknowledgements. paho's own network thread would cost a wake-up
-    # and a GIL hand-over per message, a third of the throughput.
-
-    def _connect(self) -> None:
-        warn_if_insecure(self.settings)
-        client = make_client(self.settings, self.client_id)
-        # No paho in-flight limit: our window bounds it, and paho's limit scans its whole
-        # in-flight list on every acknowledgement.
-        client.max_inflight_messages_set(0)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        if self.settings.qos:
-            # At QoS 0 nothing is acknowledged; a callback per message would only cost time.
-            client.on_publish = self._on_publish
-        self._client = client
-        self._connector = Connector(
-            client, self.settings, self._stop, on_attempt_failed=self._note_attempt_failed
-        )
-        self._connector.connect_with_retry(self.give_up_after)
-        log.info(
-            "connected to MQTT broker %s as %s (QoS %d%s)",
-            self.settings.address,
-            self.client_id,
-            self.settings.qos,
-            ", TLS" if self.settings.tls else "",
-        )
-
-    def _note_attempt_failed(self, words: str) -> None:
-        self._last_attempt_failed = words
-
-    def _recover(self) -> None:
-        """Reconnect after a lost connection; paho then resends what was not acknowledged."""
-        assert self._connector is not None
-        self._connected.clear()
-        log.warning(
-            "lost the connection to MQTT broker %s; reconnecting (giving up after %g s)",
-            self.settings.address,
-            self.give_up_after,
-        )
-        try:
-            self._connector.connect_with_retry(self.give_up_after)
-        except MqttError as error:
-            if self._stop.is_set():
-                raise _Stopped from None
-            raise MqttError(f"lost the connection and could not reconnect: {error}") from None
-        self._reconnects += 1
-        log.info(
-            "reconnected to MQTT broker %s; resending %d unacknowledged messages",
-            self.settings.address,
-            self._in_flight(),
-        )
-
-    def _service(self, timeout: float = 0.0) -> None:
-        """Read acknowledgements, keep the connection alive, notice and repair a loss."""
-        client = self._client
-        assert client is not None
-        rc = client.loop(timeout)
-        if rc != mqtt.MQTT_ERR_SUCCESS or not self._connected.is_set():
-            self._recover()
-
-    def _in_flight(self) -> int:
-        return self._published - self._acked - self._ack_failures - self._send_failures
-
-    # paho callbacks: they run in this publisher's thread, inside publish() and loop().
-    def _on_connect(
-        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
-    ) -> None:
-        if self._connector is not None:
-            self._connector.note_connack(reason)
-        if not reason.is_failure:
-            maximum = getattr(properties, "ReceiveMaximum", None)
-            if isinstance(maximum, int) and maximum > 0:
-                self._receive_maximum = maximum
-            self._connected.set()
-
-    def _effective_window(self) -> int:
-        """Most unacknowledged messages allowed now: ours, and never more than the broker takes."""
-        if self.settings.protocol == "5":
-            return min(self.window, self._receive_maximum)
-        if self.settings.qos == 2:
-            return min(self.window, QOS2_WINDOW_MQTT311)
-        return self.window
-
-    def _on_disconnect(
-        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, properties: Any
-    ) -> None:
-        if self._connector is not None:
-            self._connector.note_disconnect()
-        self._connected.clear()
-
-    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, properties: Any) -> None:
-        if getattr(reason, "is_failure", False):
-            self._ack_failures += 1
-            log.warning("broker refused message %d: %s", mid, reason)
-        else:
-            self._acked += 1
-
-    # ----------------------------------------------------------------------------- publishing
 
     def _publish_batch(self, part: pd.DataFrame) -> None:
         if len(part) == 0:
@@ -426,110 +297,8 @@ class Publisher:
         ts = part["ts"].to_numpy(dtype=np.int64)
         topics = self._topics[event_codes(part)].tolist()
         payloads = encode_frame(part, self.extra_fields)
-        if self.speed is None:
-            self._send(topics, payloads, 0, len(payloads))
-            return
-        if self._origin_ts is None:
-            self._origin_ts = int(ts[0])
-        if self._origin_wall == 0.0:
-            self._origin_wall = time.monotonic()
-        bounds = np.flatnonzero(np.diff(ts)) + 1
-        starts = [0, *bounds.tolist()]
-        ends = [*bounds.tolist(), len(ts)]
-        for begin, end in zip(starts, ends, strict=True):
-            due = self._origin_wall + (int(ts[begin]) - self._origin_ts) / self.speed
-            delay = due - time.monotonic()
-            if delay > 0:
-                self._idle(due)
-                self._lag = 0.0
-            else:
-                self._lag = -delay
-            self._send(topics, payloads, begin, end)
-
-    def _idle(self, until: float) -> None:
-        """Wait for the next due time while keeping the connection served; stop-aware."""
-        while True:
-            if self._stop.is_set():
-                raise _Stopped
-            remaining = until - time.monotonic()
-            if remaining <= 0:
-                return
-            if self.settings.mock:
-                self._stop.wait(remaining)
-            else:
-                self._service(min(remaining, 0.1))
-
-    def _send(self, topics: list[str], payloads: list[bytes], begin: int, end: int) -> None:
-        if self.settings.mock:
-            for i in range(begin, end):
-                mock_log.info("%s %s", topics[i], payloads[i].decode("utf-8"))
-                self._published += 1
-                self._acked += 1
-            return
-        client = self._client
-        assert client is not None
-        publish = client.publish
-        qos = self.settings.qos
-        for chunk in range(begin, end, _STOP_CHECK):
-            if self._stop.is_set():
-                raise _Stopped
-            self._service()
-            window = self._effective_window()
-            for i in range(chunk, min(chunk + _STOP_CHECK, end)):
-                if qos:
-                    while self._published - self._acked - self._ack_failures >= window:
-                        self._wait_for_acks()
-                    self._published += 1
-                    rc = publish(topics[i], payloads[i], qos).rc
-                    if rc in (mqtt.MQTT_ERR_NO_CONN, mqtt.MQTT_ERR_CONN_LOST):
-                        # paho keeps the message and sends it again once reconnected.
-                        self._recover()
-                    elif rc:
-                        self._send_failures += 1
-                        log.warning("message not accepted by the client: %s", mqtt.error_string(rc))
-                else:
-                    rc = publish(topics[i], payloads[i], 0).rc
-                    if rc == mqtt.MQTT_ERR_NO_CONN:
-                        # Not sent at all: reconnect and send it now.
-                        self._recover()
-                        rc = publish(topics[i], payloads[i], 0).rc
-                    if rc == mqtt.MQTT_ERR_CONN_LOST:
-                        self._recover()  # QoS 0 lost with the connection: at most once
-                    elif rc:
-                        self._send_failures += 1
-                    self._published += 1
-            if not qos and not client.want_write():
-                self._acked = self._published - self._send_failures
-
-    def _wait_for_acks(self) -> None:
-        if self._stop.is_set():
-            raise _Stopped
-        self._service(0.05)
-
-    def _flush(self, timeout: float | None) -> None:
-        """Wait until everything published is acknowledged (or ``timeout`` runs out)."""
-        if self.settings.mock or self._client is None or not self._connected.is_set():
-            return
-        deadline = None if timeout is None else time.monotonic() + timeout
-        qos = self.settings.qos
-        while True:
-            if qos and self._acked + self._ack_failures >= self._published - self._send_failures:
-                break
-            if not qos and not self._client.want_write():
-                self._acked = self._published - self._send_failures
-                break
-            if deadline is not None and time.monotonic() >= deadline:
-                break
-            try:
-                self._service(0.05)
-            except _Stopped:
-                break
-
-    def _close(self) -> None:
-        client = self._client
-        if client is not None:
-            client.disconnect()
-            self._connected.clear()
-        with self._lock:
-            # Whatever was handed over but never answered will not be delivered by us.
-            self._abandoned = max(0, self._published - self._acked - self._ack_failures - self._send_failures)
+        for begin, end, due in self._pacer.groups(ts):
+            if due is not None:
+                self._transport.wait_until(due)
+            self._pacer.note_sent(due)
+            self._transport.send(topics, payloads, begin, end)

@@ -63,8 +63,9 @@ def simulated(key: tuple, upload: tuple[bytes, str] | None) -> pd.DataFrame:
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def download(key: tuple, upload: tuple[bytes, str] | None, kind: str) -> bytes:
-    """The bytes of the CSV or Parquet download (written by the CLI's file sink)."""
-    return events_file_bytes(simulated(key, upload), kind)
+    """The bytes of the CSV or Parquet download (written as ``customersim generate`` writes)."""
+    config = config_from_key(key)
+    return events_file_bytes(config, kind, customers_for(config, upload))
 
 
 @st.cache_resource(show_spinner="Starting the built-in MQTT broker…")

@@ -257,7 +257,7 @@ def test_downloads_hold_the_events(env, tmp_path: Path) -> None:
     frame = simulate(SimConfig(hours=2))
     for kind in ("csv", "parquet"):
         path = tmp_path / f"events.{kind}"
-        path.write_bytes(events_file_bytes(frame, kind))
+        path.write_bytes(events_file_bytes(SimConfig(hours=2), kind))
         back = read_events(path)
         pd.testing.assert_frame_equal(
             back.reset_index(drop=True),

@@ -6,7 +6,8 @@ only thing that starts a :class:`~customersim.mqtt.Publisher`: ``start`` first s
 session's previous publisher, so however often the page reruns or Start is clicked there is at
 most one publisher per session. Beside the publisher runs a
 :class:`~customersim.mqtt.MessageFeed`, an ordinary subscriber on the same broker, so the
-page shows what a downstream system really receives (in mock mode, the logged messages).
+page shows what a downstream system really receives (in mock mode, the messages the publisher
+hands to its log, through its message callback).
 
 :class:`BuiltinBroker` is the broker used when no broker host is set: one per server process,
 bound to 127.0.0.1, started on first use and stopped when the process exits. Nothing here
@@ -47,31 +48,23 @@ def running_publishers() -> int:
     return sum(1 for publisher in list(_PUBLISHERS) if publisher.stats().running)
 
 
-class _MockFeed(logging.Handler):
-    """The last messages of a mock-mode publisher, taken from its log lines."""
+class _PublishedFeed:
+    """The last messages a mock-mode publisher sent, from its message callback."""
 
     def __init__(self, maxlen: int) -> None:
-        super().__init__(level=logging.INFO)
         self._messages: collections.deque[tuple[str, str, float]] = collections.deque(maxlen=maxlen)
         self.received = 0
-        self._logger = logging.getLogger("customersim.mqtt.mock")
-        self._level = self._logger.level
-        # The mock publisher logs each message at INFO; make sure those records reach us.
-        if not self._logger.isEnabledFor(logging.INFO):
-            self._logger.setLevel(logging.INFO)
-        self._logger.addHandler(self)
 
-    def emit(self, record: logging.LogRecord) -> None:
-        topic, _, payload = record.getMessage().partition(" ")
-        self._messages.append((topic, payload, record.created))
+    def __call__(self, topic: str, payload: bytes) -> None:
+        # Called from the publisher's thread; deque appends are atomic.
+        self._messages.append((topic, payload.decode("utf-8", "replace"), time.time()))
         self.received += 1
 
     def rows(self) -> list[tuple[str, str, float]]:
         return list(self._messages)
 
     def stop(self) -> None:
-        self._logger.removeHandler(self)
-        self._logger.setLevel(self._level)
+        return None
 
 
 @dataclass(frozen=True)
@@ -104,7 +97,7 @@ class LiveSession:
         self._lock = threading.Lock()
         self._publisher: Publisher | None = None
         self._feed: MessageFeed | None = None
-        self._mock_feed: _MockFeed | None = None
+        self._mock_feed: _PublishedFeed | None = None
         self._feed_error: str | None = None
         self._last_rows: list[tuple[str, str, float]] = []
         self._last_received = 0
@@ -130,12 +123,12 @@ class LiveSession:
         """
         with self._lock:
             self._stop_locked()
-            publisher = Publisher(settings, speed=speed, give_up_after=GIVE_UP_AFTER)
+            mock_feed = _PublishedFeed(self.feed_size) if settings.mock else None
+            publisher = Publisher(settings, speed=speed, give_up_after=GIVE_UP_AFTER, on_message=mock_feed)
             self._settings = settings
             self._feed_error = None
-            if settings.mock:
-                self._mock_feed = _MockFeed(self.feed_size)
-                self._running.append(self._mock_feed)
+            if mock_feed is not None:
+                self._mock_feed = mock_feed
             else:
                 self._feed = self._open_feed(settings)
                 if self._feed is not None:

@@ -217,15 +217,19 @@ def describe_visit(row: Mapping[str, Any]) -> str:
     )
 
 
-def events_file_bytes(frame: pd.DataFrame, kind: str) -> bytes:
-    """The frame as the bytes of a ``csv`` or ``parquet`` file, written by the CLI's file sink."""
-    from customersim.files import write_events
+def events_file_bytes(config: SimConfig, kind: str, customers: pd.DataFrame | None = None) -> bytes:
+    """The events of ``config`` as the bytes of a ``csv`` or ``parquet`` file.
+
+    Written by :func:`customersim.dataset.write_dataset`, the same function as
+    ``customersim generate``: a download and the command give the same file.
+    """
+    from customersim.dataset import write_dataset
 
     if kind not in ("csv", "parquet"):
         raise ValueError(f"kind = {kind!r}: expected csv or parquet")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"events.{kind}"
-        write_events(frame, path)
+        write_dataset(config, path, customers)
         return path.read_bytes()
 
 

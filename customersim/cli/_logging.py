@@ -48,6 +48,33 @@ LOG_SETTINGS = SettingsTable(
 )
 
 
+class _FileHandlerThatStepsAside(logging.FileHandler):
+    """A log file that, once a write fails (a full disk, a removed mount), says so in one line
+    on the console and stops trying, so the console goes on with the story and no traceback
+    per record floods it."""
+
+    failed = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.failed:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if self.failed:
+            return
+        self.failed = True
+        error = sys.exc_info()[1]
+        reason = getattr(error, "strerror", None) or error or "write failed"
+        sys.stderr.write(
+            f"customersim: cannot write the log file {self.baseFilename} ({reason}); "
+            "logging to the console only from now on\n"
+        )
+        try:
+            self.close()
+        except OSError:  # the buffered lines cannot be written either: drop them
+            self.stream = None  # type: ignore[assignment]
+
+
 def setup_logging(environ: Mapping[str, str], *, to_file: bool = False) -> logging.Logger:
     """Configure the ``customersim`` logger from the logging settings in ``environ``.
 
@@ -72,7 +99,7 @@ def setup_logging(environ: Mapping[str, str], *, to_file: bool = False) -> loggi
     if to_file or filename:
         filename = filename or LOG_SETTINGS["log_file"].default
         try:
-            handlers.append(logging.FileHandler(filename, encoding="utf-8"))
+            handlers.append(_FileHandlerThatStepsAside(filename, encoding="utf-8"))
         except OSError as error:
             raise ConfigError(
                 f"{LOG_SETTINGS['log_file'].label} = {filename!r} cannot be opened: {error.strerror or error}"

@@ -6,15 +6,9 @@ import argparse
 import sys
 from collections.abc import Mapping
 
-from customersim.cli._progress import SimulatedTimeBar
 from customersim.cli._sim_options import add_sim_arguments, config_from_args
 from customersim.config import format_start
-from customersim.customers import CustomerListError
-from customersim.engine import CapacityError
 from customersim.errors import UserError
-from customersim.files import EventsWriter, file_format, table_from_columns
-from customersim.metrics import OccupancyTally
-from customersim.simulation import simulate_blocks
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,27 +36,24 @@ def generate_command(args: argparse.Namespace, environ: Mapping[str, str]) -> in
     config = config_from_args(args, environ)
     if args.workers < 1:
         raise UserError(f"--workers must be a whole number >= 1, got {args.workers}")
+    # Imported here, not at the top: the other commands (and --help) start without them.
+    from customersim.cli._progress import SimulatedTimeBar
+    from customersim.dataset import write_dataset
+    from customersim.files import file_format
+
     try:
         file_format(args.out)
     except ValueError as error:
         raise UserError(str(error)) from None
-    tally = OccupancyTally(config.start, config.end)
     try:
-        with (
-            EventsWriter(args.out) as writer,
-            SimulatedTimeBar(config.start, config.end, disable=args.quiet) as bar,
-        ):
-            ids, blocks = simulate_blocks(config, workers=args.workers)
-            for block in blocks:
-                writer.write_table(table_from_columns(block, ids))
-                tally.update_arrays(block["ts"], block["event"], block["visit"])
-                bar.advance_to(int(block["ts"][-1]))
-    except (CapacityError, CustomerListError, OSError) as error:
+        with SimulatedTimeBar(config.start, config.end, disable=args.quiet) as bar:
+            summary = write_dataset(config, args.out, workers=args.workers, on_progress=bar.advance_to)
+    except OSError as error:
         raise UserError(str(error)) from None
     print(
-        f"wrote {args.out}: {tally.events} events, {tally.visits} visits, "
+        f"wrote {args.out}: {summary.events} events, {summary.visits} visits, "
         f"{format_start(config.start)} + {config.hours:g} h, mean inside "
-        f"{tally.mean_inside():.2f} (target {config.customers_average_in_store:g})",
+        f"{summary.mean_inside:.2f} (target {config.customers_average_in_store:g})",
         file=sys.stdout,
     )
     return 0

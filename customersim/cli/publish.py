@@ -10,10 +10,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
-from collections.abc import Iterable, Iterator, Mapping
-
-import pandas as pd
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from customersim.cli._logging import setup_logging
 from customersim.cli._mqtt_options import (
@@ -23,12 +21,15 @@ from customersim.cli._mqtt_options import (
     require_external_broker,
     speed_from_args,
 )
+from customersim.cli._publishing import StopOnSignal, watch
 from customersim.cli._sim_options import add_sim_arguments, config_from_args
-from customersim.customers import CustomerListError
-from customersim.engine import CapacityError
 from customersim.errors import UserError
-from customersim.mqtt import MqttError, Publisher
 from customersim.mqtt.settings import MQTT_SETTINGS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from customersim.mqtt import PublisherStats
 
 log = logging.getLogger("customersim.publish")
 PROGRESS_EVERY = 5.0  # seconds between progress lines
@@ -65,19 +66,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=publish_command)
 
 
-def _rebased(frames: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    """The frames with ts shifted so that the first event is now."""
-    offset: int | None = None
-    for frame in frames:
-        if len(frame) == 0:
-            continue
-        if offset is None:
-            offset = int(time.time()) - int(frame["ts"].iat[0])
-        shifted = frame.copy()
-        shifted["ts"] = shifted["ts"] + offset
-        yield shifted
-
-
 def _frames(args: argparse.Namespace, environ: Mapping[str, str]) -> Iterable[pd.DataFrame]:
     if args.in_file:
         from customersim.files import read_events
@@ -93,12 +81,24 @@ def _frames(args: argparse.Namespace, environ: Mapping[str, str]) -> Iterable[pd
     else:
         from customersim.simulation import simulate_chunks
 
-        config = config_from_args(args, environ)
-        try:
-            frames = simulate_chunks(config, chunk_rows=args.chunk_rows)
-        except (CapacityError, CustomerListError) as error:
-            raise UserError(str(error)) from None
-    return _rebased(frames) if args.rebase_now else frames
+        if args.chunk_rows < 1:
+            raise UserError(f"--chunk-rows must be a whole number >= 1, got {args.chunk_rows}")
+        frames = simulate_chunks(config_from_args(args, environ), chunk_rows=args.chunk_rows)
+    if args.rebase_now:
+        from customersim.mqtt.pacing import rebased
+
+        return rebased(frames)
+    return frames
+
+
+def _progress(stats: PublisherStats) -> None:
+    log.info(
+        "progress: %s published, %s acknowledged, %.0f msg/s, lag %.1f s",
+        f"{stats.published:,}",
+        f"{stats.acknowledged:,}",
+        stats.rate,
+        stats.lag_seconds,
+    )
 
 
 def publish_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -106,32 +106,28 @@ def publish_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int
     settings = mqtt_settings(args, environ)
     require_external_broker(settings, "customersim publish")
     speed = speed_from_args(args)
+    from customersim.mqtt import Publisher
+
     frames = _frames(args, environ)
     try:
         publisher = Publisher(
             settings, speed, give_up_after=args.give_up_after, extra_fields=extra_fields_from_args(args)
         )
-    except (MqttError, ValueError) as error:
+    except ValueError as error:
         raise UserError(str(error)) from None
-    publisher.start(frames)
-    try:
-        while True:
-            stats = publisher.wait(PROGRESS_EVERY)
-            if not stats.running:
-                break
-            log.info(
-                "progress: %s published, %s acknowledged, %.0f msg/s, lag %.1f s",
-                f"{stats.published:,}",
-                f"{stats.acknowledged:,}",
-                stats.rate,
-                stats.lag_seconds,
-            )
-    except KeyboardInterrupt:
-        stats = publisher.stop()
-        print(f"customersim publish: interrupted; {stats.summary()}", file=sys.stderr)
-        return 130
+    with StopOnSignal() as stop:
+        publisher.start(frames)
+        result = watch(publisher, stop, every=PROGRESS_EVERY, report=_progress)
+    stats = result.stats
+    where = "mock mode (logged only)" if settings.mock else settings.address
+    if result.signal_name is not None:
+        print(
+            f"customersim publish: stopped by {result.signal_name}; {where}: {stats.summary()}",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 128 + int(result.signal_number or 0)
     if stats.error:
         raise UserError(stats.error)
-    where = "mock mode (logged only)" if settings.mock else settings.address
     print(f"customersim publish: {where}: {stats.summary()}", file=sys.stdout, flush=True)
     return 0 if stats.ok else 1

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import threading
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from customersim.cli._logging import setup_logging
 from customersim.cli._mqtt_options import (
@@ -27,13 +25,14 @@ from customersim.cli._mqtt_options import (
     mqtt_settings,
     speed_from_args,
 )
+from customersim.cli._publishing import StopOnSignal, watch
 from customersim.cli._sim_options import add_sim_arguments, config_from_args
-from customersim.customers import CustomerListError
-from customersim.engine import CapacityError
 from customersim.errors import UserError
-from customersim.mqtt import MqttError, Publisher
-from customersim.mqtt.broker import EmbeddedBroker
 from customersim.mqtt.settings import MQTT_SETTINGS
+
+if TYPE_CHECKING:
+    from customersim.mqtt import PublisherStats
+    from customersim.mqtt.broker import EmbeddedBroker
 
 log = logging.getLogger("customersim.run")
 
@@ -67,51 +66,46 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_command)
 
 
-class _StopOnSignal:
-    """SIGINT/SIGTERM set an event instead of raising, for the time of a ``with`` block."""
-
-    def __init__(self) -> None:
-        self.requested = threading.Event()
-        self.signal_name: str | None = None
-        self._previous: dict[int, Any] = {}
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.signal_name = signal.Signals(signum).name
-        self.requested.set()
-
-    def __enter__(self) -> _StopOnSignal:
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                self._previous[signum] = signal.signal(signum, self._handle)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-
-
 def run_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     setup_logging(environ, to_file=True)
     settings = mqtt_settings(args, environ)
     speed = speed_from_args(args)
     config = config_from_args(args, environ).replace(start=int(time.time()))
+    from customersim.mqtt import Publisher
+    from customersim.mqtt.broker import EmbeddedBroker
     from customersim.simulation import simulate_chunks
 
-    try:
-        frames = simulate_chunks(config, chunk_rows=args.chunk_rows, endless=True)
-    except (CapacityError, CustomerListError) as error:
-        raise UserError(str(error)) from None
+    if args.chunk_rows < 1:
+        raise UserError(f"--chunk-rows must be a whole number >= 1, got {args.chunk_rows}")
+    frames = simulate_chunks(config, chunk_rows=args.chunk_rows, endless=True)
     broker: EmbeddedBroker | None = None
-    with _StopOnSignal() as stop:
+
+    def progress(stats: PublisherStats) -> None:
+        log.info(
+            "running: %s published, %s acknowledged, %.1f msg/s, lag %.1f s%s",
+            f"{stats.published:,}",
+            f"{stats.acknowledged:,}",
+            stats.rate,
+            stats.lag_seconds,
+            "" if stats.connected or settings.mock else " (not connected)",
+        )
+
+    with StopOnSignal() as stop:
         try:
             if not settings.mock and not settings.host:
                 broker = EmbeddedBroker("127.0.0.1", settings.port).start()
                 settings = settings.replace(host="127.0.0.1")
                 print(broker.announcement(), flush=True)
                 log.info("%s", broker.announcement())
-            publisher = Publisher(
-                settings, speed, give_up_after=args.give_up_after, extra_fields=extra_fields_from_args(args)
-            )
+            try:
+                publisher = Publisher(
+                    settings,
+                    speed,
+                    give_up_after=args.give_up_after,
+                    extra_fields=extra_fields_from_args(args),
+                )
+            except ValueError as error:
+                raise UserError(str(error)) from None
             log.info(
                 "simulating from %d (now) at speed %s: %d x %d store, %g customers inside on "
                 "average; publishing to %s",
@@ -123,27 +117,7 @@ def run_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                 "mock mode (log only)" if settings.mock else settings.address,
             )
             publisher.start(frames, origin_ts=config.start)
-            next_report = time.monotonic() + args.stats_every
-            while True:
-                stats = publisher.wait(0.25)
-                if not stats.running:
-                    break
-                if stop.requested.is_set():
-                    log.info("%s received: stopping", stop.signal_name)
-                    stats = publisher.stop(timeout=5.0)
-                    break
-                if time.monotonic() >= next_report:
-                    next_report += args.stats_every
-                    log.info(
-                        "running: %s published, %s acknowledged, %.1f msg/s, lag %.1f s%s",
-                        f"{stats.published:,}",
-                        f"{stats.acknowledged:,}",
-                        stats.rate,
-                        stats.lag_seconds,
-                        "" if stats.connected or settings.mock else " (not connected)",
-                    )
-        except MqttError as error:
-            raise UserError(str(error)) from None
+            stats = watch(publisher, stop, every=args.stats_every, report=progress).stats
         finally:
             if broker is not None:
                 broker.stop()

@@ -16,8 +16,8 @@ from customersim.cli._logging import setup_logging
 from customersim.cli._mqtt_options import add_qos_argument, mqtt_settings, require_external_broker
 from customersim.config import parse_start
 from customersim.errors import UserError
-from customersim.frame import EVENT_TYPES
-from customersim.mqtt import MqttError, send_event
+from customersim.events import EVENT_TYPES
+from customersim.mqtt import send_event
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         default=10.0,
         metavar="S",
-        help="seconds to reach the broker and get the acknowledgement",
+        help="seconds to reach the broker and get the acknowledgement, in all (default 10)",
     )
     add_qos_argument(parser)
     parser.set_defaults(handler=send_command)
@@ -47,6 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def send_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     setup_logging(environ)
+    if not args.timeout > 0:
+        raise UserError(f"--timeout = {args.timeout:g} is not allowed: expected seconds above 0")
     if args.event == "move" and (args.x is None or args.y is None):
         raise UserError("a move needs --x and --y")
     if args.event != "move" and (args.x is not None or args.y is not None):
@@ -69,7 +71,7 @@ def send_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             y=args.y,
             timeout=args.timeout,
         )
-    except (MqttError, ValueError) as error:
+    except ValueError as error:
         raise UserError(str(error)) from None
     print(f"{settings.topics.for_event(args.event)} {payload.decode('utf-8')}", file=sys.stdout)
     return 0

@@ -7,8 +7,6 @@ from collections.abc import Mapping
 
 from customersim.cli._sim_options import add_sim_arguments, config_from_args
 from customersim.errors import UserError
-from customersim.files import file_format, read_events
-from customersim.validate import validate_events
 
 SHOWN = 50
 
@@ -32,6 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def validate_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     config = config_from_args(args, environ)
+    from customersim.files import file_format, read_events
+    from customersim.validate import validate_events
+
     try:
         frame = read_events(args.file)
     except (OSError, ValueError) as error:

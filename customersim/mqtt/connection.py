@@ -311,9 +311,16 @@ class Connector:
 
 
 def _plain_answer(error: BaseException) -> bool:
-    """Whether a failed TLS handshake means the other side answered in plain text (not TLS)."""
+    """Whether a failed TLS handshake means the other side does not speak TLS.
+
+    A plain MQTT listener reads the TLS greeting as a malformed packet and drops the connection
+    (a reset, or an end of file in the middle of the handshake); a plain HTTP or other text
+    server answers with bytes that are no TLS record ("wrong version number").
+    """
     if isinstance(error, ssl.SSLCertVerificationError):
         return False
+    if isinstance(error, (ConnectionResetError, BrokenPipeError)):
+        return True
     text = f"{getattr(error, 'reason', '')} {error}".upper()
     return isinstance(error, ssl.SSLError) and any(
         mark in text for mark in ("WRONG_VERSION_NUMBER", "UNEXPECTED_EOF", "EOF OCCURRED", "HTTP_REQUEST")

@@ -146,3 +146,27 @@ def test_message_feed_keeps_the_latest(mosquitto, topics, day) -> None:
     assert feed.received == 100
     assert_all_contract([(m.topic, m.payload.encode()) for m in latest], topics=topics)
     assert [(m.topic, m.payload.encode()) for m in latest] == expected
+
+
+@pytest.mark.parametrize("mock", [False, True])
+def test_message_callback_sees_every_message(mosquitto, topics, day, mock) -> None:
+    seen: list[tuple[str, bytes]] = []
+    publisher = Publisher(
+        _settings(mosquitto, topics, mock=mock, qos=1),
+        speed="max",
+        on_message=lambda topic, payload: seen.append((topic, payload)),
+    )
+    publisher.start(day.iloc[:500])
+    stats = publisher.wait(30)
+    assert stats.ok and stats.published == 500
+    assert seen == _expected(day.iloc[:500], topics)
+
+
+def test_an_error_in_the_publishing_thread_is_one_line(topics, day, caplog) -> None:
+    publisher = Publisher(MqttSettings(mock=True, topics=topics), speed="max", extra_fields=("nosuch",))
+    with caplog.at_level(logging.DEBUG, logger="customersim"):
+        publisher.start(day.iloc[:10])
+        stats = publisher.wait(30)
+    assert stats.error is not None and "nosuch" in stats.error
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and errors[0].exc_info is None and "\n" not in errors[0].getMessage()

@@ -10,10 +10,12 @@ its name only once it is complete.
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -78,10 +80,58 @@ def write_dataset(
     start = int(config.start)
     tally = OccupancyTally(start, config.end)
     ids, blocks = simulate_blocks(config, customers, workers=workers)
-    with EventsWriter(path) as writer:
+    with EventsWriter(path) as writer, _Pipeline(writer.write_table) as pipeline:
         for block in blocks:
-            writer.write_table(table_from_columns(block, ids))
+            pipeline.put(table_from_columns(block, ids))
             tally.update_arrays(block["ts"], block["event"], block["visit"])
             if on_progress is not None:
                 on_progress(int(block["ts"][-1]))
     return DatasetSummary(Path(path), tally.events, tally.visits, tally.mean_inside())
+
+
+class _Pipeline:
+    """Writes tables in a thread of its own while the next block is simulated.
+
+    The file encoders (polars for CSV, Arrow for Parquet) let go of the GIL while they work, so
+    on a machine with a second core the writing hides behind the simulation. At most two tables
+    wait, which bounds the memory; the order of the rows is kept. An error in the writer is
+    raised again in the caller's thread, at the next ``put`` or at the end.
+    """
+
+    def __init__(self, write: Callable[[Any], None], depth: int = 2) -> None:
+        self._write = write
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._abandoned = False
+        self._thread = threading.Thread(target=self._drain, name="customersim-writer", daemon=True)
+        self._thread.start()
+
+    def _drain(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _DONE:
+                return
+            if self._error is None and not self._abandoned:
+                try:
+                    self._write(item)
+                except BaseException as error:  # handed to the caller's thread
+                    self._error = error
+
+    def put(self, table: Any) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(table)
+
+    def __enter__(self) -> _Pipeline:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        # After an error in the caller the file is thrown away: write no more of it.
+        self._abandoned = exc is not None
+        self._queue.put(_DONE)
+        self._thread.join()
+        if self._error is not None and exc is None:
+            raise self._error
+
+
+_DONE = object()

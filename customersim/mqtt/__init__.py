@@ -5,12 +5,17 @@ This module is the public face of the MQTT side; the parts live beside it:
 - :mod:`~customersim.mqtt.settings`: the table of MQTT settings and :class:`MqttSettings`
   (broker, client id, topics, QoS, credentials, TLS, mock mode) from the environment;
 - :mod:`~customersim.mqtt.payloads`: the payload contract, encoded column-wise;
-- :mod:`~customersim.mqtt.connection`: paho clients, retries and failures in words;
+- :mod:`~customersim.mqtt.connection`: paho clients, retries, deadlines and failures in words;
+- :mod:`~customersim.mqtt.pacing`: when each event is due (speed factor, rebase to now);
+- :mod:`~customersim.mqtt.transport`: how messages leave (paho, or the log in mock mode);
 - :mod:`~customersim.mqtt.publisher`: :class:`Publisher`, paced and long-lived;
 - :mod:`~customersim.mqtt.feed`: :class:`MessageFeed`, a subscriber keeping the latest.
 
 :func:`send_event` is the one-shot helper: one hand-made event on its topic, the way the old
 service's produce_entry / produce_move / produce_exit endpoints did it.
+
+Importing this package is light (no paho, numpy or pandas): the publisher and the feed are
+loaded on first use, and paho only when something is really sent.
 
 Example:
     >>> settings = MqttSettings(mock=True)

@@ -284,6 +284,9 @@ class Connector:
             return f"broker {self.settings.address}: {error}", False
         # Drive the network loop ourselves until the broker answers the CONNECT.
         while not self.connack.is_set() and time.monotonic() < deadline:
+            if self.stop.is_set():
+                self.client.disconnect()
+                return f"stopped while waiting for broker {self.settings.address} to answer", False
             rc = self.client.loop(timeout=min(0.1, max(0.0, deadline - time.monotonic())))
             if rc != MQTTErrorCode.MQTT_ERR_SUCCESS and not self.connack.is_set():
                 self.client.disconnect()

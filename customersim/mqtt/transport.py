@@ -216,11 +216,11 @@ class PahoTransport:
     def _note_attempt_failed(self, words: str) -> None:
         self.retrying = words
 
-    def _takeover_error(self, how: str) -> MqttError:
+    def _takeover_error(self, how: str, *, sure: bool = True) -> MqttError:
         return MqttError(
-            f"another client uses the same client id {self.client_id!r} on broker "
-            f"{self.settings.address} ({how}); give each publisher its own "
-            f"{MQTT_SETTINGS.env('client_id')}"
+            f"{'' if sure else 'most likely '}another client uses the same client id "
+            f"{self.client_id!r} on broker {self.settings.address} ({how}); give each publisher "
+            f"its own {MQTT_SETTINGS.env('client_id')}"
         )
 
     def _recover(self, since: float | None = None) -> None:
@@ -238,7 +238,8 @@ class PahoTransport:
             if self._quick_losses >= QUICK_LOSSES_FOR_TAKEOVER:
                 raise self._takeover_error(
                     f"the broker dropped this connection right after accepting it, "
-                    f"{self._quick_losses} times in a row"
+                    f"{self._quick_losses} times in a row",
+                    sure=False,
                 )
         else:
             self._quick_losses = 0

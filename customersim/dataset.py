@@ -77,7 +77,7 @@ def write_dataset(
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers = {workers!r} is not allowed: expected a whole number >= 1")
     file_format(path)
-    start = int(config.start)
+    start = config.start
     tally = OccupancyTally(start, config.end)
     ids, blocks = simulate_blocks(config, customers, workers=workers)
     with EventsWriter(path) as writer, _Pipeline(writer.write_table) as pipeline:

@@ -8,6 +8,10 @@ stops cleanly on SIGINT or SIGTERM, letting in-flight messages be acknowledged.
 Without a broker host it starts the built-in broker on 127.0.0.1 at the broker port and says so
 in one line; with a host it publishes there. It logs to the console and to the log file
 (``messages.log`` unless the logging settings name another).
+
+``--http-port`` (HTTP_PORT) adds the HTTP face of :mod:`customersim.service.http`, and
+``--scenario`` plays scripted customers among the simulated ones (``--no-simulation``: only
+them); both go through :class:`customersim.service.stream.LiveStream`, which decides what is due.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ from customersim.errors import UserError
 from customersim.mqtt import MqttError, Publisher
 from customersim.mqtt.broker import EmbeddedBroker
 from customersim.mqtt.settings import MQTT_SETTINGS
+from customersim.scenarios import ScenarioError
+from customersim.service.settings import HttpSettings
+from customersim.service.stream import LiveStream, ScenarioConflict
 
 log = logging.getLogger("customersim.run")
 
@@ -61,6 +68,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=20_000,
         metavar="N",
         help="events simulated ahead at a time (default 20000)",
+    )
+    live = parser.add_argument_group("live service: HTTP face and scripted customers")
+    live.add_argument(
+        "--http-port",
+        default=None,
+        metavar="PORT",
+        help="serve the HTTP API on this port [HTTP_PORT; default: no HTTP]; bound to 127.0.0.1 "
+        "unless --http-host/HTTP_HOST; set HTTP_TOKEN whenever others can reach it",
+    )
+    live.add_argument(
+        "--http-host", default=None, metavar="ADDR", help="address to bind [HTTP_HOST, 127.0.0.1]"
+    )
+    live.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        metavar="FILE_OR_DIR",
+        help="play scripted customers (scenario player JSON; a folder: every *.json), shifted so "
+        "that the earliest starts now; repeatable",
+    )
+    live.add_argument(
+        "--no-simulation",
+        action="store_true",
+        help="no simulated crowd: publish only scripted and hand-made (HTTP) events",
     )
     add_publish_arguments(parser, default_speed="1", default_give_up=300.0)
     add_sim_arguments(parser)
@@ -95,13 +126,23 @@ def run_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     settings = mqtt_settings(args, environ)
     speed = speed_from_args(args)
     config = config_from_args(args, environ).replace(start=int(time.time()))
+    http = HttpSettings.from_env(environ, port=args.http_port, host=args.http_host)
+    if speed is None and (http.enabled or args.scenario):
+        raise UserError(
+            "--speed max has no clock for scripted and hand-made events: give a factor (1 = wall "
+            "clock) with --http-port or --scenario"
+        )
     from customersim.simulation import simulate_chunks
 
     try:
-        frames = simulate_chunks(config, chunk_rows=args.chunk_rows, endless=True)
+        frames = (
+            None if args.no_simulation else simulate_chunks(config, chunk_rows=args.chunk_rows, endless=True)
+        )
     except (CapacityError, CustomerListError) as error:
         raise UserError(str(error)) from None
+    stream = _live_stream(frames, config, speed, args.scenario)
     broker: EmbeddedBroker | None = None
+    server = None
     with _StopOnSignal() as stop:
         try:
             if not settings.mock and not settings.host:
@@ -109,8 +150,9 @@ def run_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                 settings = settings.replace(host="127.0.0.1")
                 print(broker.announcement(), flush=True)
                 log.info("%s", broker.announcement())
+            # The stream paces the events itself (see LiveStream): the publisher sends what it gets.
             publisher = Publisher(
-                settings, speed, give_up_after=args.give_up_after, extra_fields=extra_fields_from_args(args)
+                settings, None, give_up_after=args.give_up_after, extra_fields=extra_fields_from_args(args)
             )
             log.info(
                 "simulating from %d (now) at speed %s: %d x %d store, %g customers inside on "
@@ -119,10 +161,12 @@ def run_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                 args.speed,
                 config.width,
                 config.height,
-                config.customers_average_in_store,
+                0 if args.no_simulation else config.customers_average_in_store,
                 "mock mode (log only)" if settings.mock else settings.address,
             )
-            publisher.start(frames, origin_ts=config.start)
+            publisher.start(stream)
+            if http.enabled:
+                server = _serve_http(stream, publisher, settings, http)
             next_report = time.monotonic() + args.stats_every
             while True:
                 stats = publisher.wait(0.25)
@@ -139,15 +183,51 @@ def run_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                         f"{stats.published:,}",
                         f"{stats.acknowledged:,}",
                         stats.rate,
-                        stats.lag_seconds,
+                        stream.lag_seconds(),
                         "" if stats.connected or settings.mock else " (not connected)",
                     )
         except MqttError as error:
             raise UserError(str(error)) from None
         finally:
+            if server is not None:
+                server.stop()
             if broker is not None:
                 broker.stop()
     log.info("stopped: %s", stats.summary())
     if stats.error:
         raise UserError(stats.error)
     return 0 if stats.failed == 0 else 1
+
+
+def _live_stream(frames: Any, config: Any, speed: float | None, scenario_paths: list[str]) -> LiveStream:
+    """The stream the publisher reads, with the scenario files scheduled (earliest starts now)."""
+    from customersim.scenarios import read_scenarios, rebase, store_layout
+
+    layout = store_layout(config)
+    stream = LiveStream(frames, layout, origin_ts=config.start, speed=speed)
+    if scenario_paths:
+        try:
+            found = read_scenarios(scenario_paths, layout)
+            for scenario in rebase(found, stream.store_now() * 1000.0):
+                stream.schedule(scenario)
+        except (ScenarioError, ScenarioConflict) as error:
+            raise UserError(f"--scenario: {error}") from None
+        log.info("%d scripted customers scheduled from %s", len(found), ", ".join(scenario_paths))
+    return stream
+
+
+def _serve_http(stream: LiveStream, publisher: Publisher, settings: Any, http: HttpSettings) -> Any:
+    from customersim.service.http import create_app
+    from customersim.service.server import HttpServer
+
+    app = create_app(stream, publisher.stats, settings, token=http.token)
+    assert http.port is not None
+    server = HttpServer(app, http.host, http.port).start()
+    log.info(
+        "HTTP API on %s (POST endpoints %s)",
+        server.url,
+        "need the HTTP_TOKEN bearer token"
+        if http.token
+        else "open: set HTTP_TOKEN if others can reach this port",
+    )
+    return server

@@ -45,6 +45,9 @@ QOS2_WINDOW_MQTT311 = 20
 MAX_WINDOW = 60_000  # below the 65,535 message ids paho can tell apart
 BATCH_ROWS = 50_000  # rows encoded at once: bounds the memory of a big frame's payloads
 _STOP_CHECK = 1024  # messages between two looks at the stop flag when publishing flat out
+# A live source (the service's stream) hands over an empty frame when nothing is due yet: the
+# publisher then serves its connection this long before asking again.
+IDLE_SLICE = 0.05
 
 
 class _Stopped(Exception):
@@ -298,6 +301,9 @@ class Publisher:
                 self._began = time.monotonic()
             try:
                 for frame in _iter_frames(frames):
+                    if len(frame) == 0:
+                        self._idle(time.monotonic() + IDLE_SLICE)
+                        continue
                     for begin in range(0, len(frame), BATCH_ROWS):
                         self._publish_batch(frame.iloc[begin : begin + BATCH_ROWS])
                         if self._stop.is_set():

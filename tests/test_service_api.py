@@ -210,3 +210,44 @@ def test_a_paused_crowd_stands_still_and_goes_on_later_in_order() -> None:
     assert 55 <= stream.lag_seconds() <= 60
     next(stream)
     assert stream.lag_seconds() == 0
+
+
+# The contract's keys of each event type's payload (focus: once the frame has focus events).
+CONTRACT_KEYS = {
+    "enter": {"id", "ts"},
+    "move": {"id", "ts", "x", "y"},
+    "exit": {"id", "ts"},
+    "focus": {"id", "ts", "dep"},
+}
+ENDPOINT_NAMES = {"enter": "entry", "move": "move", "exit": "exit", "focus": "focus"}
+
+
+def test_every_event_type_has_its_endpoint_and_exactly_the_contract_payload(service) -> None:
+    client, _, _ = service
+    body = {"id": "997", "ts": 192326400, "x": 2, "y": 3, "dep": "sports", "visit": 4}
+    for event in EVENT_TYPES:
+        answer = client.post(f"/produce_{ENDPOINT_NAMES[event]}", json=body)
+        assert answer.status_code == 200, (event, answer.text)
+        payload = answer.json()["payload"]
+        assert set(payload) == CONTRACT_KEYS[event], event
+        assert {k: body[k] for k in payload} == payload
+
+
+def test_further_columns_of_the_simulation_travel_with_their_rows() -> None:
+    config = SimConfig(start=1_800_000_000)
+    clock = _Clock()
+    chunk = next(simulate_chunks(config, chunk_rows=500))
+    chunk["zone"] = [f"z{i}" for i in range(len(chunk))]
+    stream = LiveStream(iter([chunk]), store_layout(config), origin_ts=config.start, clock=clock)
+    clock.now += 3600
+    released = next(stream)
+    assert len(released) > 0
+    by_key = dict(
+        zip(
+            zip(chunk["ts"], chunk["customer_id"], chunk["x"], chunk["y"], strict=True),
+            chunk["zone"],
+            strict=True,
+        )
+    )
+    for row in released.itertuples():
+        assert row.zone == by_key[(row.ts, row.customer_id, row.x, row.y)]

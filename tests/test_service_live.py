@@ -295,3 +295,58 @@ def test_metrics_parse_and_match_what_a_subscriber_received(mosquitto, topics, t
     # The token never appears in the service's logs.
     assert token not in service.log.read_text() and token not in err
     assert "hand-made event queued" in service.log.read_text()
+
+
+def test_run_plays_scenario_files_alone_from_now(mosquitto, topics, tmp_path) -> None:
+    from customersim.scenarios import load
+
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    for customer, offset in (("3", 0), ("8", 2000)):
+        (folder / f"c{customer}.json").write_text(
+            json.dumps(
+                {
+                    "customer": {"customer_id": customer},
+                    "path": [
+                        {"type": "ENTER", "timestamp": 1618135313000 + offset},
+                        {"type": "MOVE", "location": {"x": 2, "y": 2}, "timestamp": 1618135315000 + offset},
+                        {"type": "EXIT", "timestamp": 1618135319000 + offset},
+                    ],
+                }
+            )
+        )
+    expected = load(folder)
+    collector = TimedCollector(mosquitto.ports["plain"], list(topics.values()))
+    started = time.time()
+    service = Service(
+        _env(mosquitto.ports["plain"], topics), tmp_path, "--scenario", str(folder), "--no-simulation"
+    )
+    try:
+        heard = [
+            (t, p)
+            for _, t, p in _poll(
+                lambda: collector.snapshot() if collector.count() >= len(expected) else None,
+                30,
+                "the scripted events",
+            )
+        ]
+        assert service.http.get("/state").json()["simulation"] == "off"
+    finally:
+        code, err = service.stop()
+        collector.close()
+    assert code == 0, err
+    event_of = {topic: event for event, topic in topics.items()}
+    offset = heard[0][1]["ts"] - int(expected["ts"].iat[0])
+    assert started - 1 <= heard[0][1]["ts"] <= time.time()
+    got = sorted((p["ts"] - offset, event_of[t], p["id"], p.get("x", 0), p.get("y", 0)) for t, p in heard)
+    want = sorted(
+        (
+            int(r.ts),
+            str(r.event),
+            r.customer_id,
+            int(r.x) if r.event == "move" else 0,
+            int(r.y) if r.event == "move" else 0,
+        )
+        for r in expected.itertuples()
+    )
+    assert got == want

@@ -129,6 +129,7 @@ class LiveStream:
         self._lock = threading.Lock()
         self._mixer = Mixer(layout)
         self._sim_rows: list[Row] = []
+        self._sim_extra: list[dict[str, Any]] | None = None  # further columns (a focus's "dep")
         self._sim_cursor = 0
         self._sim_done = simulated is None
         self._paused_at: float | None = None
@@ -346,8 +347,11 @@ class LiveStream:
             self._sim_done = True
             return
         rows = frame_rows(chunk)
+        # Columns beyond the mixer's (for example a focus event's department) travel along.
+        names = [c for c in chunk.columns if c not in ("ts", "event", "customer_id", "x", "y", "visit")]
+        extra = chunk[names].to_dict("records") if names else None
         with self._lock:
-            self._sim_rows, self._sim_cursor = rows, 0
+            self._sim_rows, self._sim_extra, self._sim_cursor = rows, extra, 0
 
     def _release(self) -> tuple[list[Row], list[dict[str, Any] | None], float]:
         """Everything due now, in time order, through the mixing rule (lock held)."""
@@ -363,12 +367,14 @@ class LiveStream:
         lag = 0.0
         # Simulated rows due (none while paused), shifted by the pauses so far.
         sim_due: list[Row] = []
+        sim_extra: list[dict[str, Any] | None] = []
         if self._paused_at is None:
             sim_now, shift = self._sim_now(), self._shift()
             rows, cursor = self._sim_rows, self._sim_cursor
             while cursor < len(rows) and rows[cursor][0] <= sim_now and len(sim_due) < MAX_ROWS_PER_FRAME:
                 ts, event, customer, x, y, visit = rows[cursor]
                 sim_due.append((ts + shift, event, customer, x, y, visit))
+                sim_extra.append(self._sim_extra[cursor] if self._sim_extra is not None else None)
                 if self.speed is not None:
                     lag = max(lag, (sim_now - ts) / speed)
                 cursor += 1
@@ -383,7 +389,7 @@ class LiveStream:
         i = 0
         for pending in script_due:
             while i < len(sim_due) and sim_due[i][0] <= pending.ts:
-                self._simulated_row(sim_due[i], out, extras)
+                self._simulated_row(sim_due[i], sim_extra[i], out, extras)
                 i += 1
             for row in self._mixer.scripted(pending.row):
                 out.append(row)
@@ -395,12 +401,14 @@ class LiveStream:
             if script.published == script.events:
                 self._mixer.release(script.customer_id, script.accepted_ts, script.last_ts)
                 self._scripts.pop(script.id, None)
-        for row in sim_due[i:]:
-            self._simulated_row(row, out, extras)
+        for row, extra in zip(sim_due[i:], sim_extra[i:], strict=True):
+            self._simulated_row(row, extra, out, extras)
         return out, extras, lag
 
-    def _simulated_row(self, row: Row, out: list[Row], extras: list[dict[str, Any] | None]) -> None:
+    def _simulated_row(
+        self, row: Row, extra: dict[str, Any] | None, out: list[Row], extras: list[dict[str, Any] | None]
+    ) -> None:
         if self._mixer.simulated(row):
             out.append(row)
-            extras.append(None)
+            extras.append(extra)
             self._counts[(row[1], SIMULATION)] += 1

@@ -40,7 +40,7 @@ def service(request) -> Iterator[tuple[TestClient, LiveStream, Publisher]]:
     simulation, token = getattr(request, "param", (True, None))
     config = SimConfig(start=int(time.time()))
     frames = simulate_chunks(config, chunk_rows=2000, endless=True) if simulation else None
-    stream = LiveStream(frames, store_layout(config), origin_ts=config.start, speed=1.0)
+    stream = LiveStream(frames, store_layout(config), origin_ts=time.time(), speed=1.0)
     settings = MqttSettings(mock=True)
     publisher = Publisher(settings, None)
     publisher.start(stream)

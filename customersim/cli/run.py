@@ -201,15 +201,16 @@ def run_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def _live_stream(frames: Any, config: Any, speed: float | None, scenario_paths: list[str]) -> LiveStream:
     """The stream the publisher reads, with the scenario files scheduled (earliest starts now)."""
-    from customersim.scenarios import read_scenarios, rebase, store_layout
+    from customersim.scenarios import read_scenarios, store_layout
 
     layout = store_layout(config)
-    stream = LiveStream(frames, layout, origin_ts=config.start, speed=speed)
+    # The store clock is the wall clock (times speed) from now: simulated rows from config.start
+    # (this second, whole) on are due as soon as their second begins.
+    stream = LiveStream(frames, layout, origin_ts=time.time(), speed=speed)
     if scenario_paths:
         try:
             found = read_scenarios(scenario_paths, layout)
-            for scenario in rebase(found, stream.store_now() * 1000.0):
-                stream.schedule(scenario)
+            stream.schedule_from_now(found)
         except (ScenarioError, ScenarioConflict) as error:
             raise UserError(f"--scenario: {error}") from None
         log.info("%d scripted customers scheduled from %s", len(found), ", ".join(scenario_paths))
@@ -223,6 +224,12 @@ def _serve_http(stream: LiveStream, publisher: Publisher, settings: Any, http: H
     app = create_app(stream, publisher.stats, settings, token=http.token)
     assert http.port is not None
     server = HttpServer(app, http.host, http.port).start()
+    if http.token is None and http.host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning(
+            "the HTTP API on %s is reachable from other machines and HTTP_TOKEN is not set: anyone "
+            "who reaches it can publish events and pause the stream; set HTTP_TOKEN",
+            server.url,
+        )
     log.info(
         "HTTP API on %s (POST endpoints %s)",
         server.url,

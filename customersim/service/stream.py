@@ -104,8 +104,9 @@ class LiveStream:
         simulated: the endless simulation (``simulate_chunks(..., endless=True)``), or None to
             publish only scripted and hand-made events.
         layout: the store floor (walks of scripted customers).
-        origin_ts: the store time at which the stream begins (epoch seconds; the simulation's
-            start).
+        origin_ts: the store time when the stream is made (epoch seconds, fractions welcome:
+            the live service passes ``time.time()``, so that at speed 1 the store clock is the
+            wall clock and an event goes out as its second begins).
         speed: store seconds per wall second; None = the simulation as fast as the publisher
             takes it (scripts then follow the wall clock).
         clock: monotonic seconds (for tests of pacing).
@@ -231,42 +232,59 @@ class LiveStream:
             now = self.store_now()
             if recalculate_time:
                 scenario = scenario.shifted(now * 1000.0 - scenario.first_ms)
-            rows = scenario_rows(scenario, self.layout, first_visit=self._next_visit)
-            first, last = int(rows["ts"].iat[0]), int(rows["ts"].iat[-1])
-            today = math.floor(now)
-            if first < today:
-                raise ScenarioError(
-                    "path[0].timestamp",
-                    f"{iso(first)} is in the past of the live store (now {iso(today)}): post with "
-                    "?recalculate_time=true to start the path now, or give times from now on",
-                )
-            for other in self._scripts.values():
-                if (
-                    other.customer_id == scenario.customer_id
-                    and first <= other.last_ts
-                    and other.first_ts <= last
-                ):
-                    raise ScenarioConflict(
-                        f"customer {scenario.customer_id} already has a scripted path from "
-                        f"{iso(other.first_ts)} to {iso(other.last_ts)} (scenario {other.id}): one "
-                        "customer cannot be in the store twice"
-                    )
-            self._next_visit = int(rows["visit"].min()) - 1
-            script = ScheduledScenario(
-                id=next(self._ids),
-                customer_id=scenario.customer_id,
-                name=scenario.name,
-                first_ts=first,
-                last_ts=last,
-                events=len(rows),
-                accepted_ts=today,
-                notes=scenario.notes,
+            return self._schedule(scenario, now)
+
+    def schedule_from_now(self, scenarios: list[Scenario]) -> list[ScheduledScenario]:
+        """Take on several scenarios shifted together, so that the earliest starts now.
+
+        Raises:
+            ScenarioConflict: one customer is scripted twice at the same time.
+        """
+        if not scenarios:
+            return []
+        with self._lock:
+            now = self.store_now()
+            offset = now * 1000.0 - min(s.first_ms for s in scenarios)
+            return [self._schedule(s.shifted(offset), now) for s in scenarios]
+
+    def _schedule(self, scenario: Scenario, now: float) -> ScheduledScenario:
+        """Schedule one scenario at the store time ``now`` (lock held)."""
+        rows = scenario_rows(scenario, self.layout, first_visit=self._next_visit)
+        first, last = int(rows["ts"].iat[0]), int(rows["ts"].iat[-1])
+        today = math.floor(now)
+        if first < today:
+            raise ScenarioError(
+                "path[0].timestamp",
+                f"{iso(first)} is in the past of the live store (now {iso(today)}): post with "
+                "?recalculate_time=true to start the path now, or give times from now on",
             )
-            self._scripts[script.id] = script
-            self._mixer.reserve(script.customer_id, today, last)
-            for row in frame_rows(rows):
-                heapq.heappush(self._pending, _Pending(row[0], next(self._seq), row, script))
-            return script
+        for other in self._scripts.values():
+            if (
+                other.customer_id == scenario.customer_id
+                and first <= other.last_ts
+                and other.first_ts <= last
+            ):
+                raise ScenarioConflict(
+                    f"customer {scenario.customer_id} already has a scripted path from "
+                    f"{iso(other.first_ts)} to {iso(other.last_ts)} (scenario {other.id}): one "
+                    "customer cannot be in the store twice"
+                )
+        self._next_visit = int(rows["visit"].min()) - 1
+        script = ScheduledScenario(
+            id=next(self._ids),
+            customer_id=scenario.customer_id,
+            name=scenario.name,
+            first_ts=first,
+            last_ts=last,
+            events=len(rows),
+            accepted_ts=today,
+            notes=scenario.notes,
+        )
+        self._scripts[script.id] = script
+        self._mixer.reserve(script.customer_id, today, last)
+        for row in frame_rows(rows):
+            heapq.heappush(self._pending, _Pending(row[0], next(self._seq), row, script))
+        return script
 
     def scheduled(self) -> list[dict[str, Any]]:
         """The scenarios not yet played to the end, in start order."""

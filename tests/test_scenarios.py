@@ -185,3 +185,22 @@ def test_publish_a_scenario_file_in_mock_mode(tmp_path, capsys) -> None:
     err = capsys.readouterr().err
     assert "missing.json: file: does not exist" in err and "cannot be used together" in err
     assert "Traceback" not in err
+
+
+def test_publish_mixes_a_scenario_into_the_simulated_window(tmp_path, capsys) -> None:
+    start = 1767600000  # 2026-01-05T08:00:00Z
+    script = _scenario(
+        "3",
+        _step("ENTER", (start + 600) * 1000),
+        _step("MOVE", (start + 630) * 1000, 5, 9),
+        _step("EXIT", (start + 700) * 1000),
+    )
+    path = tmp_path / "sports.json"
+    path.write_text(json.dumps(script))
+    config = SimConfig(hours=0.5, start=start, seed=4, customers_average_in_store=50)
+    expected = pd.concat(list(mix([simulate(config)], load(path, config), store_layout(config))))
+    argv = ["publish", "--scenario", str(path), "--with-simulation", "--hours", "0.5", "--start", str(start)]
+    env = {"TESTING_MOCK_MQTT": "true", "SIM_SEED": "4", "CUSTOMERS_AVERAGE_IN_STORE": "50"}
+    assert main(argv, env) == 0
+    out = capsys.readouterr().out
+    assert f"published {len(expected):,} messages, acknowledged {len(expected):,}, failed 0" in out

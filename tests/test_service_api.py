@@ -251,3 +251,21 @@ def test_further_columns_of_the_simulation_travel_with_their_rows() -> None:
     )
     for row in released.itertuples():
         assert row.zone == by_key[(row.ts, row.customer_id, row.x, row.y)]
+
+
+def test_a_taken_http_port_is_one_line_before_anything_is_published(capsys, tmp_path) -> None:
+    import socket
+
+    from customersim.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        env = {"TESTING_MOCK_MQTT": "true", "LOG_FILENAME": str(tmp_path / "m.log")}
+        assert main(["run", "--http-port", str(port)], env) == 1
+    err = capsys.readouterr().err
+    assert f"customersim run: HTTP port {port} on 127.0.0.1 is already taken" in err
+    assert "Traceback" not in err and "customersim.mqtt.mock" not in err
+    assert main(["run", "--http-port", "70000"], env) == 2
+    assert "HTTP_PORT / --http-port) = '70000' is not allowed" in capsys.readouterr().err

@@ -164,9 +164,10 @@ def run_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                 0 if args.no_simulation else config.customers_average_in_store,
                 "mock mode (log only)" if settings.mock else settings.address,
             )
-            publisher.start(stream)
             if http.enabled:
+                # Bound before publishing starts: a port already taken stops the run at once.
                 server = _serve_http(stream, publisher, settings, http)
+            publisher.start(stream)
             next_report = time.monotonic() + args.stats_every
             while True:
                 stats = publisher.wait(0.25)

@@ -268,4 +268,6 @@ def test_a_taken_http_port_is_one_line_before_anything_is_published(capsys, tmp_
     assert f"customersim run: HTTP port {port} on 127.0.0.1 is already taken" in err
     assert "Traceback" not in err and "customersim.mqtt.mock" not in err
     assert main(["run", "--http-port", "70000"], env) == 2
-    assert "HTTP_PORT / --http-port) = '70000' is not allowed" in capsys.readouterr().err
+    assert "port (HTTP_PORT) = '70000' is not allowed: expected a port number from 1 to 65535" in (
+        capsys.readouterr().err
+    )

@@ -9,7 +9,7 @@ Without a broker host it starts the built-in broker on 127.0.0.1 at the broker p
 in one line; with a host it publishes there. It logs to the console and to the log file
 (``messages.log`` unless the logging settings name another).
 
-``--http-port`` (HTTP_PORT) adds the HTTP face of :mod:`customersim.service.http`, and
+``--http-port`` adds the HTTP face of :mod:`customersim.service.http`, and
 ``--scenario`` plays scripted customers among the simulated ones (``--no-simulation``: only
 them); both go through :class:`customersim.service.stream.LiveStream`, which decides what is due.
 """
@@ -39,7 +39,7 @@ from customersim.mqtt import MqttError, Publisher
 from customersim.mqtt.broker import EmbeddedBroker
 from customersim.mqtt.settings import MQTT_SETTINGS
 from customersim.scenarios import ScenarioError
-from customersim.service.settings import HttpSettings
+from customersim.service.settings import HTTP_SETTINGS, HttpSettings
 from customersim.service.stream import LiveStream, ScenarioConflict
 
 log = logging.getLogger("customersim.run")
@@ -70,16 +70,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="events simulated ahead at a time (default 20000)",
     )
     live = parser.add_argument_group("live service: HTTP face and scripted customers")
-    live.add_argument(
-        "--http-port",
-        default=None,
-        metavar="PORT",
-        help="serve the HTTP API on this port [HTTP_PORT; default: no HTTP]; bound to 127.0.0.1 "
-        "unless --http-host/HTTP_HOST; set HTTP_TOKEN whenever others can reach it",
-    )
-    live.add_argument(
-        "--http-host", default=None, metavar="ADDR", help="address to bind [HTTP_HOST, 127.0.0.1]"
-    )
+    for name in ("port", "host"):
+        HTTP_SETTINGS[name].add_flag(live, f"http_{name}")
     live.add_argument(
         "--scenario",
         action="append",
@@ -227,15 +219,15 @@ def _serve_http(stream: LiveStream, publisher: Publisher, settings: Any, http: H
     server = HttpServer(app, http.host, http.port).start()
     if http.token is None and http.host not in ("127.0.0.1", "localhost", "::1"):
         log.warning(
-            "the HTTP API on %s is reachable from other machines and HTTP_TOKEN is not set: anyone "
-            "who reaches it can publish events and pause the stream; set HTTP_TOKEN",
+            "the HTTP API on %s is reachable from other machines and %s is not set: anyone who "
+            "reaches it can publish events and pause the stream; set it",
             server.url,
+            HTTP_SETTINGS.env("token"),
         )
     log.info(
-        "HTTP API on %s (POST endpoints %s)",
+        "HTTP API on %s (POST endpoints %s %s)",
         server.url,
-        "need the HTTP_TOKEN bearer token"
-        if http.token
-        else "open: set HTTP_TOKEN if others can reach this port",
+        "need the bearer token of" if http.token else "open: set",
+        HTTP_SETTINGS.env("token") + ("" if http.token else " if others can reach this port"),
     )
     return server

@@ -10,7 +10,7 @@ runs:
 - :mod:`~customersim.service.http`: the FastAPI app (the old service's ``/produce_*``, the
   scenario player's ``/scenario``, health, readiness, state, start/stop, Prometheus metrics);
 - :mod:`~customersim.service.metrics`: the Prometheus collector;
-- :mod:`~customersim.service.settings`: ``HTTP_PORT``, ``HTTP_HOST``, ``HTTP_TOKEN``;
+- :mod:`~customersim.service.settings`: the HTTP settings (port, address, token);
 - :mod:`~customersim.service.server`: uvicorn in a thread of the service's process.
 
 FastAPI, uvicorn and prometheus-client are imported only by the modules that need them.

@@ -141,7 +141,7 @@ def create_app(
     async def _unauthorized(request: Request, error: Exception) -> JSONResponse:
         return JSONResponse(
             status_code=401,
-            content={"detail": "this endpoint needs the service's token: Authorization: Bearer <HTTP_TOKEN>"},
+            content={"detail": "this endpoint needs the service's token: Authorization: Bearer <token>"},
             headers={"WWW-Authenticate": "Bearer"},
         )
 

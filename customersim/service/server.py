@@ -45,8 +45,8 @@ class HttpServer:
             sock.close()
             taken = "is already taken" if error.errno in (98, 48) else f"cannot be used ({error.strerror})"
             raise UserError(
-                f"HTTP port {self.port} on {self.host} {taken}: choose another with --http-port or "
-                "HTTP_PORT (HTTP_HOST sets the address)"
+                f"HTTP port {self.port} on {self.host} {taken}: choose another with --http-port "
+                "(--http-host sets the address)"
             ) from None
         sock.listen(128)
         self.port = sock.getsockname()[1]

@@ -1,29 +1,76 @@
-"""Where the live service listens for HTTP: ``HTTP_PORT``, ``HTTP_HOST`` and ``HTTP_TOKEN``.
+"""Where the live service listens for HTTP: the HTTP settings table.
 
 The HTTP face is off unless a port is given. It listens on 127.0.0.1 (this machine only) unless
-``HTTP_HOST`` says otherwise, because its POST endpoints put events on the broker and pause the
-stream. ``HTTP_TOKEN``, when set, is the bearer token those endpoints require; set it whenever
-the port is reachable by others. The token is a secret: it stays out of ``repr`` and logs.
+the host setting says otherwise, because its POST endpoints put events on the broker and pause
+the stream. The token, when set, is the bearer token those endpoints require; set it whenever
+the port is reachable by others. The token is a secret: it stays out of ``repr``, messages and
+logs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from customersim.config import ConfigError
+from customersim.settings_table import Setting, SettingsTable, secret, text, whole
 
 DEFAULT_HOST = "127.0.0.1"
 
 
+def _optional_port(value: Any) -> int | None:
+    return None if value is None or (isinstance(value, str) and not value.strip()) else whole(value)
+
+
+HTTP_SETTINGS = SettingsTable(
+    "HTTP",
+    [
+        Setting(
+            name="port",
+            env="HTTP_PORT",
+            help="port of the HTTP API of `run` (unset: no HTTP)",
+            default=None,
+            parse=_optional_port,
+            low=1,
+            high=65535,
+            allowed="a port number from 1 to 65535",
+            flag="--http-port",
+            metavar="PORT",
+        ),
+        Setting(
+            name="host",
+            env="HTTP_HOST",
+            help="address the HTTP API listens on",
+            default=DEFAULT_HOST,
+            parse=text,
+            allowed="an address of this machine, such as 127.0.0.1 or 0.0.0.0 (every address)",
+            flag="--http-host",
+            metavar="ADDR",
+        ),
+        Setting(
+            name="token",
+            env="HTTP_TOKEN",
+            help="bearer token the POST endpoints require; set it whenever others can reach the port",
+            default=None,
+            parse=secret,
+            allowed="any text",
+            secret=True,
+        ),
+    ],
+)
+
+
 @dataclass(frozen=True)
 class HttpSettings:
-    """The HTTP face of ``customersim run``.
+    """The HTTP face of ``customersim run`` (see :data:`HTTP_SETTINGS`).
 
     Attributes:
-        port: TCP port, or None for no HTTP face (0: any free port).
+        port: TCP port, or None for no HTTP face.
         host: address to bind (default 127.0.0.1).
         token: bearer token required by the POST endpoints; None = no token.
+
+    Raises:
+        ConfigError: a value is not allowed (the message names the setting and its variable).
     """
 
     port: int | None = None
@@ -31,41 +78,18 @@ class HttpSettings:
     token: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        if self.port is not None:
-            try:
-                port = int(str(self.port).strip())
-            except ValueError:
-                port = -1
-            if not 0 <= port <= 65535:
-                raise ConfigError(
-                    f"http port (HTTP_PORT / --http-port) = {self.port!r} is not allowed: expected a port "
-                    "number from 1 to 65535"
-                )
-            object.__setattr__(self, "port", port)
-        host = str(self.host or "").strip()
-        if not host:
-            raise ConfigError(
-                "HTTP_HOST = '' is not allowed: expected an address such as 127.0.0.1 or 0.0.0.0"
-            )
-        object.__setattr__(self, "host", host)
-        if self.token is not None and self.token.strip() == "":
-            object.__setattr__(self, "token", None)
+        for name in HTTP_SETTINGS:
+            object.__setattr__(self, name, HTTP_SETTINGS.convert(name, getattr(self, name)))
+        if not self.host:
+            raise HTTP_SETTINGS.error(HTTP_SETTINGS["host"].refusal(self.host))
 
     @property
     def enabled(self) -> bool:
         return self.port is not None
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str], *, port: str | int | None = None, host: str | None = None):
-        """Settings from HTTP_PORT, HTTP_HOST and HTTP_TOKEN; flags given here win.
-
-        Raises:
-            ConfigError: a value is not allowed (the message names the variable).
-        """
-        env_port = (environ.get("HTTP_PORT") or "").strip() or None
-        env_host = (environ.get("HTTP_HOST") or "").strip() or DEFAULT_HOST
-        return cls(
-            port=port if port is not None else env_port,
-            host=host if host is not None else env_host,
-            token=environ.get("HTTP_TOKEN") or None,
-        )
+    def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> HttpSettings:
+        """Settings from the environment; overrides (flags) that are not None win."""
+        values: dict[str, Any] = dict(HTTP_SETTINGS.read_env(environ))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)

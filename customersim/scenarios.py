@@ -53,8 +53,6 @@ from customersim.layout import StoreLayout
 __all__ = ["Scenario", "ScenarioError", "Step", "load", "parse", "scenario_rows", "store_layout"]
 
 STEP_TYPES = ("ENTER", "MOVE", "EXIT")
-# Columns of the rows made here: the events frame's, then where each row comes from.
-ROW_COLUMNS = ("ts", "event", "customer_id", "x", "y", "visit", "scenario")
 
 
 class ScenarioError(ValueError):
@@ -381,18 +379,11 @@ def read_scenarios(source: Source | Iterable[Source], layout: StoreLayout) -> li
     return found
 
 
-def rebase(scenarios: Sequence[Scenario], now_ms: float, *, each: bool = False) -> list[Scenario]:
-    """Shift scenarios in time so that they start at ``now_ms`` (epoch milliseconds).
-
-    Args:
-        each: shift every scenario to start at ``now_ms`` (the scenario player's
-            ``recalculate_time``); otherwise shift all by one offset so that the earliest starts
-            then and the others keep their distance to it.
-    """
+def rebase(scenarios: Sequence[Scenario], now_ms: float) -> list[Scenario]:
+    """Shift scenarios together so that the earliest starts at ``now_ms`` (epoch milliseconds);
+    the others keep their distance to it."""
     if not scenarios:
         return []
-    if each:
-        return [s.shifted(now_ms - s.first_ms) for s in scenarios]
     offset = now_ms - min(s.first_ms for s in scenarios)
     return [s.shifted(offset) for s in scenarios]
 

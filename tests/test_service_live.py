@@ -41,10 +41,12 @@ class TimedCollector(Collector):
             self._changed.notify_all()
 
     def snapshot(self) -> list[tuple[float, str, dict]]:
+        """Arrival time, topic and payload of each message so far (checked against the contract)."""
         with self._changed:
+            messages = self._checked_copy()
             return [
                 (at, topic, json.loads(payload))
-                for at, (topic, payload) in zip(self.arrivals, self.messages, strict=True)
+                for at, (topic, payload) in zip(self.arrivals, messages, strict=True)
             ]
 
 

@@ -42,6 +42,9 @@ _LAZY = {
     "validate_events": "customersim.validate",
 }
 
+# Submodules reachable as attributes of the package: ``customersim.scenarios.load(...)``.
+_SUBMODULES = {"scenarios"}
+
 __all__ = [
     "CapacityError",
     "ConfigError",
@@ -60,6 +63,8 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f"customersim.{name}")
     raise AttributeError(f"module 'customersim' has no attribute {name!r}")
 
 

@@ -55,7 +55,12 @@ __all__ = [
 ]
 
 # The modules that define a table; :func:`all_tables` imports them so that the registry is whole.
-TABLE_MODULES = ("customersim.config", "customersim.mqtt.settings", "customersim.cli._logging")
+TABLE_MODULES = (
+    "customersim.config",
+    "customersim.mqtt.settings",
+    "customersim.cli._logging",
+    "customersim.service.settings",
+)
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})

@@ -3,6 +3,10 @@
 The events keep their own timestamps (``--rebase-now`` shifts them so that the first event is
 now) and go out in ``ts`` order at ``--speed`` (default ``max``). The command ends with a
 summary line and fails (exit 1) if any message was not acknowledged.
+
+``--scenario FILE_OR_DIR`` publishes scripted customers (the scenario player's JSON, see
+:mod:`customersim.scenarios`) instead, or mixed into the simulated window with
+``--with-simulation`` (nobody inside twice, see :mod:`customersim.mixing`).
 """
 
 from __future__ import annotations
@@ -55,6 +59,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--rebase-now", action="store_true", help="shift all timestamps so that the first event is now"
     )
     parser.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        metavar="FILE_OR_DIR",
+        help="publish scripted customers from scenario files (a folder: every *.json); repeatable",
+    )
+    parser.add_argument(
+        "--with-simulation",
+        action="store_true",
+        help="with --scenario: mix the scripted customers into the simulated window",
+    )
+    parser.add_argument(
         "--chunk-rows",
         type=int,
         default=200_000,
@@ -66,7 +82,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=publish_command)
 
 
+def _scenario_frames(args: argparse.Namespace, environ: Mapping[str, str]) -> Iterable[pd.DataFrame]:
+    """Scripted customers alone, or mixed into the simulated window."""
+    from customersim.mixing import mix
+    from customersim.scenarios import ScenarioError, load, store_layout
+
+    config = config_from_args(args, environ)
+    try:
+        scripted = load(args.scenario, config)
+    except ScenarioError as error:
+        raise UserError(f"--scenario: {error}") from None
+    if not args.with_simulation:
+        return [scripted.drop(columns=["visit", "scenario"])]
+    from customersim.simulation import simulate_chunks
+
+    simulated = simulate_chunks(config, chunk_rows=args.chunk_rows)
+    return mix(simulated, scripted, store_layout(config))
+
+
 def _frames(args: argparse.Namespace, environ: Mapping[str, str]) -> Iterable[pd.DataFrame]:
+    if args.chunk_rows < 1:
+        raise UserError(f"--chunk-rows must be a whole number >= 1, got {args.chunk_rows}")
+    if args.in_file and args.scenario:
+        raise UserError("--in and --scenario cannot be used together: publish one or the other")
+    if args.with_simulation and not args.scenario:
+        raise UserError("--with-simulation goes with --scenario (without it the window is simulated anyway)")
+    if args.scenario:
+        from customersim.mqtt.pacing import rebased
+
+        frames = _scenario_frames(args, environ)
+        return rebased(frames) if args.rebase_now else frames
     if args.in_file:
         from customersim.files import read_events
 
@@ -81,8 +126,6 @@ def _frames(args: argparse.Namespace, environ: Mapping[str, str]) -> Iterable[pd
     else:
         from customersim.simulation import simulate_chunks
 
-        if args.chunk_rows < 1:
-            raise UserError(f"--chunk-rows must be a whole number >= 1, got {args.chunk_rows}")
         frames = simulate_chunks(config_from_args(args, environ), chunk_rows=args.chunk_rows)
     if args.rebase_now:
         from customersim.mqtt.pacing import rebased

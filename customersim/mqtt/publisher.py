@@ -43,6 +43,9 @@ from customersim.mqtt.transport import (
 log = logging.getLogger("customersim.mqtt")
 
 BATCH_ROWS = 50_000  # rows encoded at once: bounds the memory of a big frame's payloads
+# A live source (the service's stream) hands over an empty frame when nothing is due yet: the
+# publisher then serves its connection this long before asking again.
+IDLE_SLICE = 0.05
 
 __all__ = ["BATCH_ROWS", "DEFAULT_WINDOW", "MAX_WINDOW", "Publisher", "PublisherStats", "parse_speed"]
 
@@ -266,6 +269,9 @@ class Publisher:
                 self._began = time.monotonic()
             try:
                 for frame in _iter_frames(frames):
+                    if len(frame) == 0:
+                        transport.wait_until(time.monotonic() + IDLE_SLICE)
+                        continue
                     for begin in range(0, len(frame), BATCH_ROWS):
                         self._publish_batch(frame.iloc[begin : begin + BATCH_ROWS])
                         if self._stop.is_set():

@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Mapping
 
+from customersim.cli._dask_generate import add_dask_arguments, check_local, generate_on_dask
 from customersim.cli._sim_options import add_sim_arguments, config_from_args
 from customersim.config import format_start
 from customersim.errors import UserError
@@ -19,20 +20,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Example: customersim generate --hours 168 --seed 11 "
         "--start 2026-01-05T00:00:00Z --out week.csv",
     )
-    parser.add_argument("--out", required=True, metavar="FILE", help="output file, .csv or .parquet")
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="output file, .csv or .parquet (with --engine dask: a new dataset folder)",
+    )
     parser.add_argument(
         "--workers",
         type=int,
-        default=1,
+        default=None,
         metavar="N",
-        help="processes that build the walks (the file is the same for any N)",
+        help="processes that build the walks (the file is the same for any N); default 1, "
+        "with --engine dask one per core",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_sim_arguments(parser)
+    add_dask_arguments(parser)
     parser.set_defaults(handler=generate_command)
 
 
 def generate_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    if args.engine == "dask":
+        return generate_on_dask(args, environ)
+    check_local(args)
+    args.workers = 1 if args.workers is None else args.workers
     config = config_from_args(args, environ)
     if args.workers < 1:
         raise UserError(f"--workers must be a whole number >= 1, got {args.workers}")

@@ -96,7 +96,7 @@ def _connect(args: argparse.Namespace):
         n_workers=workers,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",
         silence_logs=logging.ERROR,
     )
     return Client(cluster, set_as_default=True), cluster

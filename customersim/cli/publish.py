@@ -17,6 +17,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
+from customersim.cli._chain_publish import add_chain_arguments, publish_chain
 from customersim.cli._logging import setup_logging
 from customersim.cli._mqtt_options import (
     add_publish_arguments,
@@ -79,6 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_publish_arguments(parser, default_speed="max", default_give_up=30.0)
     add_sim_arguments(parser)
+    add_chain_arguments(parser)
     parser.set_defaults(handler=publish_command)
 
 
@@ -149,6 +151,8 @@ def publish_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int
     settings = mqtt_settings(args, environ)
     require_external_broker(settings, "customersim publish")
     speed = speed_from_args(args)
+    if args.stores:
+        return publish_chain(args, environ, settings, speed, PROGRESS_EVERY)
     from customersim.mqtt import Publisher
 
     frames = _frames(args, environ)

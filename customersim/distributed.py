@@ -36,6 +36,7 @@ local threads without one) runs the tasks.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 import os
 from dataclasses import dataclass
@@ -134,7 +135,7 @@ def window_bounds(plan: Plan, window_blocks: int | None = None) -> list[tuple[in
     Args:
         window_blocks: blocks per window; by default ``4 x lookback``.
     """
-    size = window_blocks or WINDOW_PER_LOOKBACK * lookback_blocks(plan)
+    size = WINDOW_PER_LOOKBACK * lookback_blocks(plan) if window_blocks is None else window_blocks
     if size < 1:
         raise ValueError(f"window_blocks must be a whole number >= 1, got {window_blocks}")
     first, stop = _blocks_in_range(plan)
@@ -148,11 +149,11 @@ def assignment_states(config: SimConfig, customers: int, blocks: list[int]) -> l
     of the engine, exactly as :func:`customersim.engine.iter_event_blocks` draws it.
     """
     plan = _plan(config, customers)
-    wanted = sorted(set(blocks))
+    wanted = set(blocks)
     states: dict[int, AssignmentState] = {}
     occupants = _Occupants()
     next_visit = 0
-    for block in range(wanted[-1] + 1 if wanted else 0):
+    for block in range(max(wanted) + 1 if wanted else 0):
         if block in wanted:
             states[block] = AssignmentState(
                 block, occupants.customer, occupants.enter, occupants.exit, next_visit
@@ -183,14 +184,35 @@ def window_columns(window: Window) -> dict[str, np.ndarray]:
         events = block_events(plan, block, visits, pace)
         a, b = np.searchsorted(events["ts"], [lo, hi], side="left")
         if b > a:
-            parts.append({name: values[a:b] for name, values in events.items()})
+            # A look-back block's few events are copied, so that its whole arrays can go.
+            keep = np.copy if block < window.first_block else (lambda values: values)
+            parts.append({name: keep(values[a:b]) for name, values in events.items()})
     if not parts:
         return {name: np.empty(0, dtype) for name, dtype in _DTYPES.items()}
     if len(parts) == 1:
         return parts[0]
     merged = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
-    order = np.argsort(merged["ts"], kind="stable")  # nearly sorted: older blocks first on ties
-    return {name: values[order] for name, values in merged.items()}
+    ends = np.cumsum([len(part["ts"]) for part in parts]).tolist()
+    for join, end in itertools.pairwise(ends):
+        _merge_at(merged, join, end)
+    return merged
+
+
+def _merge_at(columns: dict[str, np.ndarray], join: int, end: int) -> None:
+    """Merge, in place, the sorted rows before ``join`` with the sorted run ``[join, end)``.
+
+    Only the span where the two overlap moves: the rows before the join that are later than the
+    run's first row, and the run's rows earlier than the last row before the join. A stable sort
+    of that span keeps the older rows first on equal times, as the stream does.
+    """
+    ts = columns["ts"]
+    if ts[join - 1] <= ts[join]:
+        return
+    lo = int(np.searchsorted(ts[:join], ts[join], side="right"))
+    hi = join + int(np.searchsorted(ts[join:end], ts[join - 1], side="left"))
+    order = lo + np.argsort(ts[lo:hi], kind="stable")
+    for values in columns.values():
+        values[lo:hi] = values[order]
 
 
 def window_frame(window: Window) -> pd.DataFrame:

@@ -117,6 +117,8 @@ def generate_on_dask(args: argparse.Namespace, environ: Mapping[str, str]) -> in
             tasks = dataset_tasks(chain, args.out)
         except (CapacityError, CustomerListError) as error:
             raise UserError(str(error)) from None
+        except Exception as error:  # raised on a worker or by the scheduler: say it in one line
+            raise UserError(f"the cluster could not draw the stores' visits: {_one_line(error)}") from None
         futures = client.compute(tasks.to_delayed())
         rows = visits = files = 0
         with tqdm(
@@ -130,8 +132,8 @@ def generate_on_dask(args: argparse.Namespace, environ: Mapping[str, str]) -> in
             for future in as_completed(futures):
                 try:
                     summary = future.result()
-                except OSError as error:
-                    raise UserError(f"cannot write the dataset: {error}") from None
+                except Exception as error:  # a worker's error (disk full, lost worker, ...)
+                    raise UserError(f"a partition failed on the cluster: {_one_line(error)}") from None
                 rows += int(summary["rows"].sum())
                 visits += int(summary["visits"].sum())
                 files += int(summary["files"].sum())
@@ -148,6 +150,11 @@ def generate_on_dask(args: argparse.Namespace, environ: Mapping[str, str]) -> in
         file=sys.stdout,
     )
     return 0
+
+
+def _one_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
 def check_local(args: argparse.Namespace) -> None:

@@ -1,6 +1,6 @@
 """A chain of stores on Dask: rows/s for 1 and 2 workers beside the single-process path.
 
-    python benchmarks/scale.py [--stores 100] [--hours 168] [--workers 1,2]
+    python benchmarks/scale.py [--stores 100] [--hours 168] [--workers 1,2] [--inside N]
 
 The chain has stores of different sizes and targets (2 to 40 inside on grids from 4 x 4 to
 30 x 20). Three ways build the same rows, in one run so that the ratios compare like with
@@ -8,8 +8,9 @@ like on a shared machine:
 
 * ``single``: this process, store after store, engine blocks straight into one Parquet file
   per store (what ``customersim generate --out store.parquet`` does);
-* ``dask xN``: ``customersim.distributed.dataset_tasks`` on a ``LocalCluster`` of N worker
-  processes (one thread each) writing the hive dataset; cluster start-up is not timed, the
+* ``dask xN``: ``customersim.distributed.dataset_tasks`` on ``local_cluster(N)`` (the
+  ``LocalCluster`` of ``generate --engine dask``: N processes of one thread) writing the hive
+  dataset; cluster start-up is not timed, the
   per-store pass that records who is inside at each window start is.
 
 Each path prints rows/s of wall time and rows per CPU second (of every process involved: the
@@ -33,11 +34,12 @@ from pathlib import Path
 SIZES = [(4, 4, 2), (6, 10, 6), (10, 8, 10), (12, 12, 15), (20, 15, 25), (30, 20, 40)]
 
 
-def write_table(folder: Path, stores: int) -> Path:
+def write_table(folder: Path, stores: int, inside: float | None = None) -> Path:
     lines = ["store_id,width,height,customers_average_in_store,mean_visit_minutes"]
     for i in range(stores):
-        width, height, inside = SIZES[i % len(SIZES)]
-        lines.append(f"s{i:04d},{width},{height},{inside},{15 + 5 * (i % 4)}")
+        width, height, size = SIZES[i % len(SIZES)]
+        inside_here = size if inside is None else inside
+        lines.append(f"s{i:04d},{width},{height},{inside_here:g},{15 + 5 * (i % 4)}")
     table = folder / "stores.csv"
     table.write_text("\n".join(lines) + "\n")
     return table
@@ -77,22 +79,11 @@ def _rss() -> tuple[int, int, float]:
 
 
 def on_dask(chain, out: Path, workers: int) -> tuple[int, float, float, list[tuple[int, int]], int]:
-    import logging
+    from distributed import Client
 
-    from distributed import Client, LocalCluster
+    from customersim.distributed import dataset_tasks, local_cluster
 
-    from customersim.distributed import dataset_tasks
-
-    with (
-        LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    with local_cluster(workers) as cluster, Client(cluster) as client:
         client.run(_warm)
         before, here = client.run(_rss), _rss()[2]
         started = time.perf_counter()
@@ -111,6 +102,9 @@ def main() -> None:
     parser.add_argument("--stores", type=int, default=100)
     parser.add_argument("--hours", type=float, default=168)
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
+    parser.add_argument(
+        "--inside", type=float, default=None, help="the same target for every store (big partitions)"
+    )
     args = parser.parse_args()
 
     from customersim.chain import read_stores_table
@@ -118,7 +112,9 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="scale-"))
     try:
-        chain = read_stores_table(write_table(work, args.stores), SimConfig(hours=args.hours, seed=1))
+        chain = read_stores_table(
+            write_table(work, args.stores, args.inside), SimConfig(hours=args.hours, seed=1)
+        )
         print(f"chain of {args.stores} stores x {args.hours:g} h, {os.cpu_count()} cores", flush=True)
         _warm()
         started, cpu = time.perf_counter(), _rss()[2]

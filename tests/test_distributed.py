@@ -19,7 +19,13 @@ from distributed import Client, LocalCluster
 from customersim.chain import Chain, read_stores_table, simulate_chain
 from customersim.cli import main
 from customersim.config import SimConfig
-from customersim.distributed import events_dataframe, lookback_blocks, store_sources, window_bounds
+from customersim.distributed import (
+    events_dataframe,
+    local_cluster,
+    lookback_blocks,
+    store_sources,
+    window_bounds,
+)
 from customersim.engine import make_plan
 from customersim.frame import normalize_frame
 from customersim.simulation import simulate
@@ -29,9 +35,8 @@ BUSY = {"customers_average_in_store": 700, "mean_visit_minutes": 45, "width": 12
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Client]:
-    cluster = LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", silence_logs=40
-    )
+    cluster = local_cluster(2)  # a distributed.LocalCluster of two worker processes
+    assert isinstance(cluster, LocalCluster) and len(cluster.workers) == 2
     client = Client(cluster)
     with dask.config.set(scheduler=client):
         yield client

@@ -77,7 +77,9 @@ def _check_out(out: str) -> None:
 
 def _connect(args: argparse.Namespace):
     """A ``distributed.Client`` (and the local cluster it owns, or ``None``)."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
+
+    from customersim.distributed import local_cluster
 
     logging.getLogger("distributed").setLevel(logging.ERROR)
     if args.scheduler:
@@ -92,13 +94,7 @@ def _connect(args: argparse.Namespace):
     workers = args.workers if args.workers is not None else (os.cpu_count() or 1)
     if workers < 1:
         raise UserError(f"--workers must be a whole number >= 1, got {workers}")
-    cluster = LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",
-        silence_logs=logging.ERROR,
-    )
+    cluster = local_cluster(workers)
     return Client(cluster, set_as_default=True), cluster
 
 

@@ -52,6 +52,14 @@ def add_dask_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"seconds to wait for the scheduler (default {DEFAULT_SCHEDULER_TIMEOUT:g})",
     )
     group.add_argument(
+        "--window-blocks",
+        type=int,
+        default=None,
+        metavar="N",
+        help="engine blocks per partition (default 4 x the look-back; fewer: less memory per "
+        "partition, more work)",
+    )
+    group.add_argument(
         "--stores",
         metavar="TABLE",
         default=None,
@@ -106,11 +114,13 @@ def generate_on_dask(args: argparse.Namespace, environ: Mapping[str, str]) -> in
     from customersim.distributed import dataset_tasks
 
     chain = _chain(args, environ)
+    if args.window_blocks is not None and args.window_blocks < 1:
+        raise UserError(f"--window-blocks must be a whole number >= 1, got {args.window_blocks}")
     _check_out(args.out)
     client, cluster = _connect(args)
     try:
         try:
-            tasks = dataset_tasks(chain, args.out)
+            tasks = dataset_tasks(chain, args.out, window_blocks=args.window_blocks)
         except (CapacityError, CustomerListError) as error:
             raise UserError(str(error)) from None
         except Exception as error:  # raised on a worker or by the scheduler: say it in one line

@@ -196,6 +196,8 @@ def test_cli_refuses_a_used_folder_and_chain_flags_without_the_dask_engine(tmp_p
     table = _chain_table(tmp_path)
     assert main(["generate", "--stores", str(table), "--out", str(tmp_path / "a.csv")], environ={}) == 1
     assert "--stores needs --engine dask" in capsys.readouterr().err
+    assert main(["generate", "--engine", "dask", "--window-blocks", "0", "--out", str(used)], {}) == 1
+    assert "--window-blocks must be a whole number >= 1, got 0" in capsys.readouterr().err
     (tmp_path / "bad.csv").write_text("store_id,colour\na,red\n")
     argv = [
         "generate",

@@ -33,7 +33,7 @@ def test_store_topics_fill_the_template_for_every_event_type():
     "template", ["store/{topic}", "store/{store}/{topic}", "store/{store_id", "a/+/{store_id}"]
 )
 def test_bad_templates_name_the_setting(template):
-    with pytest.raises(MqttSettingsError, match=r"STORE_TOPIC_TEMPLATE|topics"):
+    with pytest.raises(MqttSettingsError, match=r"--topic-template|topics"):
         store_topics(Topics(), check_topic_template(template), "north")
 
 
@@ -45,8 +45,8 @@ def test_publish_of_a_three_store_chain_puts_each_store_on_its_own_topics(mosqui
         "MQTT_HOST": "127.0.0.1",
         "MQTT_PORT": str(mosquitto.ports["plain"]),
         "MQTT_NAME": f"chain-{time.monotonic_ns()}",
-        "STORE_TOPIC_TEMPLATE": base + "/store/{store_id}/{topic}",
     }
+    template = base + "/store/{store_id}/{topic}"
     settings = ["--hours", "0.5", "--seed", "6", "--start", "2026-01-05T10:00:00Z"]
     chain = read_stores_table(table, SimConfig(hours=0.5, seed=6, start="2026-01-05T10:00:00Z"))
     expected: Counter = Counter()
@@ -57,7 +57,7 @@ def test_publish_of_a_three_store_chain_puts_each_store_on_its_own_topics(mosqui
         expected.update(zip(names, encode_frame(frame), strict=True))
     collector = Collector(mosquitto.ports["plain"], [f"{base}/#"])
     try:
-        assert main(["publish", "--stores", str(table), *settings, "--qos", "1"], env) == 0
+        assert main(["publish", "--stores", str(table), "--topic-template", template, *settings], env) == 0
         received = collector.wait_for_distinct(len(expected))
     finally:
         collector.close()

@@ -1,7 +1,7 @@
 """``customersim publish --stores TABLE``: every store of a chain, live, on its own topics.
 
 Each store's events are simulated in chunks and published by a publisher of its own on the
-topics of ``--topic-template`` (or STORE_TOPIC_TEMPLATE; default ``store/{store_id}/{topic}``,
+topics of ``--topic-template`` (default ``store/{store_id}/{topic}``,
 so ``store/north/customer/enter``). With ``--rebase-now`` all stores shift by the same amount,
 so that the chain's window starts now.
 """

@@ -3,11 +3,11 @@
 A chain's downstream systems tell stores apart by topic: the store ``north`` publishes its
 enters on ``store/north/customer/enter``, its moves on ``store/north/customer/move`` and so on.
 The template says how: ``{store_id}`` is the store, ``{topic}`` the topic a single store would
-use (``customer/enter``, or the configured ENTER_TOPIC ...) and ``{event}`` the event name.
+use (``customer/enter``, or the configured enter topic, ...) and ``{event}`` the event name.
 The payloads are exactly the single-store contract.
 
 :class:`ChainPublisher` runs one :class:`~customersim.mqtt.publisher.Publisher` per store (each
-with its own client id, ``<MQTT_NAME>-<store_id>``, since two clients with one id throw each
+with its own client id, ``<client id>-<store_id>``, since two clients with one id throw each
 other off the broker) and reports their progress as one.
 """
 
@@ -37,12 +37,10 @@ def check_topic_template(template: str) -> str:
     try:
         fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
     except ValueError as error:
-        raise MqttSettingsError(
-            f"topic template (STORE_TOPIC_TEMPLATE) = {template!r} is not allowed: {error}"
-        ) from None
+        raise MqttSettingsError(f"--topic-template = {template!r} is not allowed: {error}") from None
     if "store_id" not in fields or not fields <= set(_FIELDS):
         raise MqttSettingsError(
-            f"topic template (STORE_TOPIC_TEMPLATE) = {template!r} is not allowed: expected a topic "
+            f"--topic-template = {template!r} is not allowed: expected a topic "
             "with {store_id} and optionally {topic} or {event}, e.g. store/{store_id}/{topic}"
         )
     return template

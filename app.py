@@ -5,19 +5,25 @@ store (6 x 10 cells, 6 shoppers inside on average) and draws it; every setting s
 environment variable, like the CLI. The script is the page, top to bottom:
 
 1. **Tune**: the sidebar's widgets become a :class:`~customersim.SimConfig`; a value that is not
-   allowed becomes a message naming the setting, never a traceback.
+   allowed becomes a message naming the sidebar field, never a traceback, and the last good
+   result stays on screen marked as stale. The settings start from the environment, then from
+   the page's URL, which follows every good setting: a link reproduces the store.
 2. **See**: the simulated frame (cached, so a redraw after a change is fast), headline numbers,
-   occupancy against the target, the store as heatmaps, one visit's journey, the events table.
+   occupancy against the expected curve, the store as heatmaps, one visit's journey (it plays),
+   the events table.
 3. **Publish**: an MQTT panel; Start and Stop drive the session's one
-   :class:`~customersim.app.live.LiveSession`, whose status refreshes itself every second.
+   :class:`~customersim.app.live.LiveSession`, whose status refreshes itself every second. Each
+   browser session publishes under its own client id and sees only its own messages.
 
 The environment is read here, once; everything below receives it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+import uuid
 
 import pandas as pd
 import streamlit as st
@@ -29,17 +35,25 @@ from customersim.app.support import (
     SPEEDS,
     check_app_size,
     config_from_key,
+    config_from_query,
     config_key,
     customers_for,
     describe_visit,
+    download_name,
     events_file_bytes,
+    events_with_time,
+    field_message,
     help_text,
     input_bounds,
     journey_choices,
     key_figures,
     mqtt_help_text,
     profile_from_table,
+    profile_svg,
     profile_table,
+    query_from_config,
+    session_client_id,
+    typical_visit_index,
 )
 from customersim.config import FLAT_PROFILE, SETTINGS, ConfigError, SimConfig, format_start
 from customersim.customers import CustomerListError
@@ -76,16 +90,42 @@ def builtin_broker(port: int) -> BuiltinBroker:
     return broker
 
 
+FEED_SHOWN = 12  # newest messages listed under the publishing status
+
+
 def show_error(error: Exception) -> None:
     st.error(str(error), icon=":material/error:")
 
 
+def keep_at_most(key: str, high: int) -> int:
+    """Pull a widget's remembered value inside a bound that another field just moved."""
+    if key in session and session[key] > high:
+        session[key] = high
+    return high
+
+
+session = st.session_state
+session.setdefault("session_tag", uuid.uuid4().hex[:8])
+
 # ------------------------------------------------------------------------------------ Tune
-try:
-    env_config = SimConfig.from_env(ENV)
-except ConfigError as error:
-    st.error(f"Environment: {error}. The built-in default is used instead.", icon=":material/error:")
-    env_config = SimConfig()
+# The starting settings: the environment, then the link's URL on top; fixed for the session so
+# that the widgets' defaults never move under the user.
+if "initial" not in session:
+    notes = []
+    try:
+        env_config = SimConfig.from_env(ENV)
+        base = ENV
+    except ConfigError as error:
+        notes.append(f"Environment: {error}. The built-in default is used instead.")
+        env_config, base = SimConfig(), {}
+    try:
+        env_config = config_from_query(base, dict(st.query_params))
+    except ConfigError as error:
+        notes.append(f"Link: {error}. The link's settings are ignored.")
+    session["initial"] = (env_config, notes)
+env_config, notes = session["initial"]
+for note in notes:
+    st.error(note, icon=":material/error:")
 
 side = st.sidebar
 side.header("Store")
@@ -96,13 +136,23 @@ height = side.number_input(
     "Height (cells, y)", *input_bounds("height"), env_config.height, key="height", help=help_text("height")
 )
 door_x, door_y = side.columns(2)
-# A door cell lies inside the largest grid; SimConfig checks it against this grid.
+# The door lies inside the store: its bounds follow the width and height.
 door = (
     door_x.number_input(
-        "Door x", 0, input_bounds("width")[1] - 1, env_config.door[0], key="door_x", help=help_text("door")
+        "Door x",
+        0,
+        keep_at_most("door_x", width - 1),
+        min(env_config.door[0], width - 1),
+        key="door_x",
+        help=help_text("door"),
     ),
     door_y.number_input(
-        "Door y", 0, input_bounds("height")[1] - 1, env_config.door[1], key="door_y", help=help_text("door")
+        "Door y",
+        0,
+        keep_at_most("door_y", height - 1),
+        min(env_config.door[1], height - 1),
+        key="door_y",
+        help=help_text("door"),
     ),
 )
 neighbourhoods = tuple(sorted(SETTINGS["neighbourhood"].choices, reverse=True))  # 8, the default, first
@@ -172,7 +222,8 @@ presets = {
 }
 preset = side.selectbox("Arrival profile", list(presets), key="preset", help=help_text("arrival_profile"))
 # A key per preset: choosing another preset starts a fresh table instead of keeping old edits.
-profile_edit = side.data_editor(
+profile_table_column, profile_chart_column = side.columns([3, 2], vertical_alignment="top")
+profile_edit = profile_table_column.data_editor(
     profile_table(presets[preset]),
     key=f"profile-{preset}",
     hide_index=True,
@@ -180,6 +231,9 @@ profile_edit = side.data_editor(
     height=250,
     column_config={"weight": st.column_config.NumberColumn(min_value=0.0, step=0.1)},
 )
+# A table that is not allowed gets no chart; its message comes with the other settings' below.
+with contextlib.suppress(ConfigError):
+    profile_chart_column.image(profile_svg(profile_from_table(profile_edit)))
 upload_file = side.file_uploader(
     "Customer list (CSV with a customer_id column)",
     type=["csv"],
@@ -189,6 +243,15 @@ upload_file = side.file_uploader(
 upload = (upload_file.getvalue(), upload_file.name) if upload_file is not None else None
 
 st.title("customersim: shoppers in a store")
+st.markdown(
+    "**What you are looking at:** a simulated day of shoppers walking a store floor, as its "
+    "location sensors report it: each event is one MQTT message (enter, move to a cell, exit). "
+    "Tune the store in the sidebar, look at the day in the tabs, publish it live from *Publish*."
+)
+# Messages about the settings go into this container, so that the figures below keep their
+# place in the page (and the browser keeps them drawn) whether or not there is a message.
+notice = st.container()
+stale = False
 try:
     config = SimConfig(
         width=width,
@@ -211,22 +274,43 @@ try:
     began = time.perf_counter()
     frame = simulated(config_key(config), upload)
     sim_seconds = time.perf_counter() - began
+    session["last_good"] = (config_key(config), upload)
 except (ConfigError, CustomerListError, CapacityError) as error:
-    show_error(error)
-    st.stop()
+    notice.error(field_message(error), icon=":material/error:")
+    if "last_good" not in session:
+        st.stop()
+    # Keep the picture: the last good result stays, marked as not matching the sidebar.
+    stale = True
+    key, upload = session["last_good"]
+    config = config_from_key(key)
+    began = time.perf_counter()
+    frame = simulated(key, upload)
+    sim_seconds = time.perf_counter() - began
+    notice.warning(
+        "**Stale:** the figures below are the last good result, not the sidebar's settings; "
+        "they update once the field named above is fixed.",
+        icon=":material/history:",
+    )
+else:
+    # The URL follows the settings, so that a copied link reproduces this store and day.
+    wanted = query_from_config(config)
+    if dict(st.query_params) != wanted:
+        st.query_params.from_dict(wanted)
 
 # ------------------------------------------------------------------------------------- See
 figures = key_figures(frame, config)
 st.caption(
-    f"{config.width} x {config.height} cells, door at {config.door}, {config.hours:g} h from "
-    f"{format_start(config.start)}, seed {config.seed}; "
+    f"{'Stale · ' if stale else ''}{config.width} x {config.height} cells, door at {config.door}, "
+    f"{config.hours:g} h from {format_start(config.start)}, seed {config.seed}; "
     f"{'uploaded list ' + upload[1] if upload else 'customer list: ' + (config.customers_file or 'built-in')}"
     f" · simulated in {sim_seconds:.2f} s"
 )
 cols = st.columns(4)
-cols[0].metric("Events", f"{figures.events:,}")
+cols[0].metric("Events", f"{figures.events:,}", help="Messages in the window: enters, moves and exits")
 cols[1].metric(
-    "Visits", f"{figures.visits:,}", help=f"{figures.complete_visits:,} whole visits (enter and exit)"
+    "Store visits",
+    f"{figures.visits:,}",
+    help=f"Trips into the store, door to door ({figures.complete_visits:,} whole inside the window)",
 )
 cols[2].metric("Customers", f"{figures.customers:,}")
 cols[3].metric(
@@ -234,268 +318,350 @@ cols[3].metric(
     f"{figures.mean_inside:.2f}",
     f"{figures.occupancy_error:+.1%} vs target {figures.target_inside:g}",
     delta_color="off",
-    help=f"Time-average number inside over the window. Arrivals are random, so over "
+    help=f"Time-average number inside over the window, the figure the target sets; with an "
+    f"arrival profile the number inside follows the day (the dashed line below). Arrivals "
+    f"are random, so over "
     f"{config.hours:g} h it strays from the target by about ±{figures.standard_error:.2f} "
     f"(one standard error) from seed to seed; longer windows come closer.",
 )
 
-overview, journeys, events, publish = st.tabs(["Store", "Journeys", "Events", "Publish"])
-with overview:
-    st.plotly_chart(plots.occupancy_figure(frame, config), key="fig_occupancy")
-    left, right = st.columns(2)
-    left.plotly_chart(plots.visits_heatmap(frame, config), key="fig_visits")
-    right.plotly_chart(plots.dwell_heatmap(frame, config), key="fig_dwell")
-    st.caption(
-        "The store as the sensors see it: x to the right, y upwards, the door framed in red. "
-        "A move payload's x and y are the numbers under the square it lights up."
-    )
-    st.plotly_chart(plots.arrivals_figure(frame, config), key="fig_arrivals")
+# Lazy tabs: only the open tab is built and sent, so the first view carries the store's
+# figures alone (a tab that does not track its state says None: build it then too).
+overview, journeys, events, publish = st.tabs(
+    ["Store", "Journeys", "Events", "Publish"], key="tab", on_change="rerun"
+)
+if overview.open is not False:
+    with overview:
+        st.plotly_chart(plots.occupancy_figure(frame, config), key="fig_occupancy")
+        left, right = st.columns(2)
+        left.plotly_chart(plots.visits_heatmap(frame, config), key="fig_visits")
+        right.plotly_chart(plots.dwell_heatmap(frame, config), key="fig_dwell")
+        st.caption(
+            "The store as the sensors see it: x to the right, y upwards, the door framed in red at "
+            "the size of a cell. A move payload's x and y are the numbers under the square it lights "
+            "up. *Cell entries* count steps onto a cell; *store visits* count trips through the door."
+        )
+        st.plotly_chart(plots.arrivals_figure(frame, config), key="fig_arrivals")
 
-with journeys:
-    choices = journey_choices(frame)
-    if choices.empty:
-        st.info("No whole visit (enter to exit) in this window: make it longer.")
-    else:
-        row = st.selectbox(
-            "Visit",
-            choices.to_dict("records"),
-            format_func=describe_visit,
-            key="visit",
-            help="Whole visits in the window, most moves first",
-        )
-        path = visit_path(frame, int(row["visit"]))
-        step = st.slider(
-            "Step",
-            0,
-            len(path) - 1,
-            len(path) - 1,
-            key=f"step-{int(row['visit'])}",
-            help="0 is the enter at the door; the last step is the exit",
-        )
-        st.plotly_chart(
-            plots.path_figure(path, config, step=step, title=f"Visit {int(row['visit'])}"), key="fig_path"
-        )
-        st.dataframe(
-            path.iloc[: step + 1].assign(time=pd.to_datetime(path["ts"].iloc[: step + 1], unit="s")),
-            hide_index=True,
-            height=220,
-        )
+if journeys.open is not False:
+    with journeys:
 
-with events:
-    shown = min(len(frame), 1000)
-    st.caption(f"The first {shown:,} of {len(frame):,} events (ts in epoch seconds, UTC).")
-    st.dataframe(frame.head(shown), hide_index=True, height=320)
-    down_csv, down_parquet = st.columns(2)
-    down_csv.download_button(
-        "Download CSV",
-        download(config_key(config), upload, "csv"),
-        "events.csv",
-        "text/csv",
-        key="download_csv",
-    )
-    down_parquet.download_button(
-        "Download Parquet",
-        download(config_key(config), upload, "parquet"),
-        "events.parquet",
-        "application/octet-stream",
-        key="download_parquet",
-    )
+        @st.fragment(run_every=0.6 if session.get("playing") is not None else None)
+        def journey_explorer() -> None:
+            """One visit on the floor; Play steps through it, and only this part of the page reruns."""
+            choices = journey_choices(frame)
+            if choices.empty:
+                st.info("No whole visit (enter to exit) in this window: make it longer.")
+                return
+            row = st.selectbox(
+                "Visit",
+                choices.to_dict("records"),
+                index=typical_visit_index(choices),
+                format_func=describe_visit,
+                key="visit",
+                help="Whole visits in the window, most moves first; a visit of typical length is chosen",
+            )
+            visit = int(row["visit"])
+            path = visit_path(frame, visit)
+            positions = len(path)
+            key = f"step-{visit}"
+            session.setdefault(key, positions)  # the whole walk at first
+            if session.get("playing") not in (None, visit) or session.pop("play_ended", False):
+                session["play"] = False  # another visit was chosen, or the walk ended
+            play, slider = st.columns([1, 7], vertical_alignment="bottom")
+            # A toggle, not a button: its state survives a click that lands during a timer rerun.
+            playing = play.toggle("Play", key="play", help="Walk through the visit, about 60 frames")
+            if playing != (session.get("playing") is not None):
+                session["playing"] = visit if playing else None
+                if playing and session[key] >= positions:
+                    session[key] = 1
+                st.rerun()  # the whole page: the fragment's timer starts or stops with it
+            if playing:
+                session[key] = min(positions, session[key] + max(1, positions // 60))
+            step = slider.slider(
+                "Position",
+                1,
+                positions,
+                key=key,
+                help="1 is the enter at the door; the last position is the exit",
+            )
+            st.plotly_chart(
+                plots.path_figure(path, config, step=step - 1, title=f"Visit {visit}"), key="fig_path"
+            )
+            shown = events_with_time(path).iloc[max(0, step - 8) : step]
+            st.caption(f"Positions {max(1, step - 7)} to {step} of {positions}, the current one last")
+            st.dataframe(shown, hide_index=True)
+            if playing and step >= positions:
+                session["playing"], session["play_ended"] = None, True
+                st.rerun()  # the end of the walk: stop the timer
+
+        journey_explorer()
+
+if events.open is not False:
+    with events:
+        shown = min(len(frame), 1000)
+        st.caption(
+            f"The first {shown:,} of {len(frame):,} events (time in UTC; ts in epoch seconds, as sent)."
+        )
+        st.dataframe(events_with_time(frame.head(shown)), hide_index=True, height=320)
+        down_csv, down_parquet = st.columns(2)
+        down_csv.download_button(
+            "Download CSV",
+            download(config_key(config), upload, "csv"),
+            download_name(config, "csv"),
+            "text/csv",
+            key="download_csv",
+        )
+        down_parquet.download_button(
+            "Download Parquet",
+            download(config_key(config), upload, "parquet"),
+            download_name(config, "parquet"),
+            "application/octet-stream",
+            key="download_parquet",
+        )
 
 # ---------------------------------------------------------------------------------- Publish
-with publish:
-    try:
-        env_mqtt = MqttSettings.from_env(ENV)
-    except ConfigError as error:
-        st.error(f"Environment: {error}. The built-in default is used instead.", icon=":material/error:")
-        env_mqtt = MqttSettings()
-    live: LiveSession = st.session_state.setdefault("live", LiveSession())
-    mock = st.toggle("Mock mode (log messages instead of sending them)", env_mqtt.mock, key="mock")
-    a, b, c = st.columns([3, 1, 2])
-    host = a.text_input(
-        "Broker host",
-        env_mqtt.host or "",
-        key="host",
-        disabled=mock,
-        placeholder="empty: the built-in broker on 127.0.0.1",
-        help=mqtt_help_text("host"),
-    )
-    port = b.number_input(
-        "Port",
-        *MQTT_SETTINGS["port"].input_bounds,
-        env_mqtt.port,
-        key="port",
-        disabled=mock,
-        help=mqtt_help_text("port"),
-    )
-    client_id = c.text_input(
-        "Client id", env_mqtt.client_id, key="client_id", help=mqtt_help_text("client_id")
-    )
-    t1, t2, t3, q = st.columns([2, 2, 2, 1])
-    topics = (
-        t1.text_input(
-            "Enter topic", env_mqtt.topics.enter, key="topic_enter", help=mqtt_help_text("topics.enter")
-        ),
-        t2.text_input(
-            "Move topic", env_mqtt.topics.move, key="topic_move", help=mqtt_help_text("topics.move")
-        ),
-        t3.text_input(
-            "Exit topic", env_mqtt.topics.exit, key="topic_exit", help=mqtt_help_text("topics.exit")
-        ),
-    )
-    qos_choices = MQTT_SETTINGS["qos"].choices
-    qos = q.selectbox(
-        "QoS", qos_choices, index=qos_choices.index(env_mqtt.qos), key="qos", help=mqtt_help_text("qos")
-    )
-    with st.expander("User, password and TLS"):
-        u, p = st.columns(2)
-        username = u.text_input(
-            "User", env_mqtt.username or "", key="username", help=mqtt_help_text("username")
-        )
-        password = p.text_input(
-            "Password",
-            env_mqtt.password or "",
-            type="password",
-            key="password",
-            help=mqtt_help_text("password"),
-        )
-        f1, f2, f3 = st.columns(3)
-        ca_file = f1.text_input(
-            "CA file", env_mqtt.ca_file or "", key="ca_file", help=mqtt_help_text("ca_file")
-        )
-        cert_file = f2.text_input(
-            "Client certificate",
-            env_mqtt.client_cert_file or "",
-            key="cert_file",
-            help=mqtt_help_text("client_cert_file"),
-        )
-        key_file = f3.text_input(
-            "Client key",
-            env_mqtt.client_key_file or "",
-            key="key_file",
-            help=mqtt_help_text("client_key_file"),
-        )
-        insecure = st.checkbox(
-            "Skip the broker certificate's host name check (tests only)",
-            env_mqtt.tls_insecure,
-            key="tls_insecure",
-            help=mqtt_help_text("tls_insecure"),
-        )
-        use_tls = st.checkbox(
-            "TLS with the system's CA store (no CA file needed)",
-            env_mqtt.use_tls,
-            key="use_tls",
-            help=mqtt_help_text("use_tls"),
-        )
-    s1, s2 = st.columns([3, 1])
-    speed = s1.select_slider(
-        "Speed (x real time)",
-        SPEEDS,
-        "60",
-        key="speed",
-        help="1 = wall clock, 60 = a simulated minute per second, max = as fast as the broker acknowledges",
-    )
-    endless = s2.checkbox(
-        "Endless", False, key="endless", help="Keep simulating past the window (same seed), until Stop"
-    )
-
-    broker_note = broker_error = None
-    if not mock and not host.strip():
-        broker = builtin_broker(int(port))
-        broker_note, broker_error = broker.announcement, broker.error
-    settings, settings_error = settings_or_error(
-        dict(
-            host=host.strip() or ("127.0.0.1" if broker_note else None),
-            port=port,
-            client_id=client_id,
-            topics=topics,
-            qos=qos,
-            username=username or None,
-            password=password or None,
-            ca_file=ca_file or None,
-            client_cert_file=cert_file or None,
-            client_key_file=key_file or None,
-            tls_insecure=insecure,
-            use_tls=use_tls,
-            mock=mock,
-        )
-    )
-    if settings_error or broker_error:
-        st.error(settings_error or broker_error, icon=":material/error:")
-        settings = None  # nothing to publish to: Start and Send stay disabled
-    elif broker_note:
-        st.info(broker_note, icon=":material/sensors:")
-
-    go, halt, _ = st.columns([1, 1, 4])
-    # Plain buttons, acted on below with this run's settings; a rerun never starts anything,
-    # only a click does, and LiveSession.start stops the session's previous publisher first.
-    if go.button(
-        "Start publishing", type="primary", key="start_publishing", disabled=settings is None or live.running
-    ):
-        frames = simulate_chunks(config, customers_for(config, upload), endless=True) if endless else frame
+if publish.open is not False:
+    with publish:
         try:
-            live.start(settings, frames, speed=speed, origin_ts=config.start)
-            st.session_state.pop("publish_error", None)
-        except (MqttError, ValueError) as error:
-            st.session_state["publish_error"] = str(error)
-        st.rerun()  # redraw the buttons and the status with the publisher running
-    if halt.button("Stop", key="stop_publishing", disabled=not live.running):
-        live.stop()
-        st.rerun()
-    if "publish_error" in st.session_state:
-        st.error(st.session_state["publish_error"], icon=":material/error:")
-
-    @st.fragment(run_every=1.0 if live.running else None)
-    def live_status() -> None:
-        """Refreshes itself every second while publishing, without rerunning the whole page."""
-        status = live.status()
-        shown = {"failed": st.error, "publishing": st.success, "connecting": st.warning}.get(
-            status.state, st.info
+            env_mqtt = MqttSettings.from_env(ENV)
+        except ConfigError as error:
+            st.error(f"Environment: {error}. The built-in default is used instead.", icon=":material/error:")
+            env_mqtt = MqttSettings()
+        live: LiveSession = session.setdefault("live", LiveSession())
+        mock = st.toggle("Mock mode (log messages instead of sending them)", env_mqtt.mock, key="mock")
+        a, b, c = st.columns([3, 1, 2])
+        host = a.text_input(
+            "Broker host",
+            env_mqtt.host or "",
+            key="host",
+            disabled=mock,
+            placeholder="empty: the built-in broker on 127.0.0.1",
+            help=mqtt_help_text("host"),
         )
-        shown(f"**{status.state}**: {status.message}", icon=":material/sensors:")
-        if status.stats is not None:
-            numbers = st.columns(6)
-            numbers[0].metric("Connected", "yes" if status.stats.connected else "no")
-            numbers[1].metric("Published", f"{status.stats.published:,}")
-            numbers[2].metric("Acknowledged", f"{status.stats.acknowledged:,}")
-            numbers[3].metric("Failed", f"{status.stats.failed:,}")
-            numbers[4].metric("Rate", f"{status.stats.rate:,.0f}/s")
-            numbers[5].metric("Lag", f"{status.stats.lag_seconds:.1f} s")
-            source = "logged (mock mode)" if live.mock else "received by a subscriber on the same broker"
-            st.caption(
-                f"Last messages {source}: {status.feed_received:,} so far"
-                + (f" · subscriber: {status.feed_error}" if status.feed_error else "")
+        port = b.number_input(
+            "Port",
+            *MQTT_SETTINGS["port"].input_bounds,
+            env_mqtt.port,
+            key="port",
+            disabled=mock,
+            help=mqtt_help_text("port"),
+        )
+        client_id = c.text_input(
+            "Client id",
+            session_client_id(env_mqtt.client_id, session["session_tag"]),
+            key="client_id",
+            help=mqtt_help_text("client_id")
+            + " This browser session adds its own tag: two tabs never share a client id (the broker "
+            "would drop one for the other, over and over).",
+        )
+        t1, t2, t3, q = st.columns([2, 2, 2, 1])
+        topics = (
+            t1.text_input(
+                "Enter topic", env_mqtt.topics.enter, key="topic_enter", help=mqtt_help_text("topics.enter")
+            ),
+            t2.text_input(
+                "Move topic", env_mqtt.topics.move, key="topic_move", help=mqtt_help_text("topics.move")
+            ),
+            t3.text_input(
+                "Exit topic", env_mqtt.topics.exit, key="topic_exit", help=mqtt_help_text("topics.exit")
+            ),
+        )
+        qos_choices = MQTT_SETTINGS["qos"].choices
+        qos = q.selectbox(
+            "QoS", qos_choices, index=qos_choices.index(env_mqtt.qos), key="qos", help=mqtt_help_text("qos")
+        )
+        with st.expander("User, password and TLS"):
+            u, p = st.columns(2)
+            username = u.text_input(
+                "User", env_mqtt.username or "", key="username", help=mqtt_help_text("username")
             )
-            st.dataframe(feed_table(status.feed), hide_index=True, height=240)
-        if status.state != "idle" and not live.running and st.session_state.get("was_running"):
-            st.session_state["was_running"] = False
-            st.rerun()  # the run ended by itself: redraw the buttons and stop refreshing
-        st.session_state["was_running"] = live.running
+            password = p.text_input(
+                "Password",
+                env_mqtt.password or "",
+                type="password",
+                key="password",
+                help=mqtt_help_text("password"),
+            )
+            f1, f2, f3 = st.columns(3)
+            ca_file = f1.text_input(
+                "CA file", env_mqtt.ca_file or "", key="ca_file", help=mqtt_help_text("ca_file")
+            )
+            cert_file = f2.text_input(
+                "Client certificate",
+                env_mqtt.client_cert_file or "",
+                key="cert_file",
+                help=mqtt_help_text("client_cert_file"),
+            )
+            key_file = f3.text_input(
+                "Client key",
+                env_mqtt.client_key_file or "",
+                key="key_file",
+                help=mqtt_help_text("client_key_file"),
+            )
+            insecure = st.checkbox(
+                "Skip the broker certificate's host name check (tests only)",
+                env_mqtt.tls_insecure,
+                key="tls_insecure",
+                help=mqtt_help_text("tls_insecure"),
+            )
+            use_tls = st.checkbox(
+                "TLS with the system's CA store (no CA file needed)",
+                env_mqtt.use_tls,
+                key="use_tls",
+                help=mqtt_help_text("use_tls"),
+            )
+        s1, s2 = st.columns([3, 1])
+        speed = s1.select_slider(
+            "Speed (x real time)",
+            SPEEDS,
+            "60",
+            key="speed",
+            help="1 = wall clock, 60 = a simulated minute per second, "
+            "max = as fast as the broker acknowledges",
+        )
+        endless = s2.checkbox(
+            "Endless", False, key="endless", help="Keep simulating past the window (same seed), until Stop"
+        )
 
-    live_status()
+        broker_note = broker_error = None
+        if not mock and not host.strip():
+            broker = builtin_broker(int(port))
+            broker_note, broker_error = broker.announcement, broker.error
+        settings, settings_error = settings_or_error(
+            dict(
+                host=host.strip() or ("127.0.0.1" if broker_note else None),
+                port=port,
+                client_id=client_id,
+                topics=topics,
+                qos=qos,
+                username=username or None,
+                password=password or None,
+                ca_file=ca_file or None,
+                client_cert_file=cert_file or None,
+                client_key_file=key_file or None,
+                tls_insecure=insecure,
+                use_tls=use_tls,
+                mock=mock,
+            )
+        )
+        if settings_error or broker_error:
+            st.error(settings_error or broker_error, icon=":material/error:")
+            settings = None  # nothing to publish to: Start and Send stay disabled
+        elif broker_note:
+            st.info(broker_note, icon=":material/sensors:")
 
-    with st.form("send_one", border=True):
-        st.markdown("**Send one event** (what `customersim send` does)")
-        e1, e2, e3, e4, e5 = st.columns([1, 1, 2, 1, 1])
-        kind = e1.selectbox("Event", ("enter", "move", "exit"), key="send_event")
-        customer = e2.text_input("Customer id", "997", key="send_customer")
-        ts_text = e3.text_input("ts (epoch s, empty = now)", "", key="send_ts")
-        x = e4.number_input("x (move)", 0, 4095, 0, key="send_x")
-        y = e5.number_input("y (move)", 0, 4095, 0, key="send_y")
-        if st.form_submit_button("Send", disabled=settings is None):
+        go, halt, _ = st.columns([1, 1, 4])
+        # Plain buttons, acted on below with this run's settings; a rerun never starts anything,
+        # only a click does, and LiveSession.start stops the session's previous publisher first.
+        if go.button(
+            "Start publishing",
+            type="primary",
+            key="start_publishing",
+            disabled=settings is None or live.running,
+        ):
+            frames = (
+                simulate_chunks(config, customers_for(config, upload), endless=True) if endless else frame
+            )
             try:
-                ts = int(ts_text) if ts_text.strip() else None
-            except ValueError:
-                st.error(f"ts = {ts_text!r} is not allowed: expected whole epoch seconds, or empty for now")
-            else:
-                try:
-                    payload = send_event(
-                        settings,
-                        kind,
-                        customer,
-                        ts,
-                        *((x, y) if kind == "move" else (None, None)),
-                        timeout=5.0,
+                live.start(settings, frames, speed=speed, origin_ts=config.start)
+                session.pop("publish_error", None)
+            except (MqttError, ValueError) as error:
+                session["publish_error"] = str(error)
+            st.rerun()  # redraw the buttons and the status with the publisher running
+        if halt.button("Stop", key="stop_publishing", disabled=not live.running):
+            live.stop()
+            st.rerun()
+        if "publish_error" in session:
+            st.error(session["publish_error"], icon=":material/error:")
+
+        @st.fragment(run_every=1.0 if live.running else None)
+        def live_status() -> None:
+            """Refreshes itself every second while publishing, without rerunning the whole page."""
+            status = live.status()
+            if status.state == "idle":
+                st.caption("Not started: Start publishing sends the window above, paced by the speed.")
+                return
+            shown = {"failed": st.error, "publishing": st.success, "connecting": st.warning}.get(
+                status.state, st.info
+            )
+            shown(f"**{status.state}**: {status.message}", icon=":material/sensors:")
+            if status.stats is not None:
+                clock = (
+                    f"simulated clock {pd.Timestamp(status.clock, unit='s'):%Y-%m-%d %H:%M:%S} UTC"
+                    if status.clock is not None
+                    else "simulated clock not started"
+                )
+                eta = f" · about {status.eta_seconds:,.0f} s left" if status.eta_seconds is not None else ""
+                if status.progress is not None:
+                    st.progress(
+                        status.progress,
+                        text=f"{status.stats.published:,} of {status.total:,} messages · {clock}{eta}",
                     )
-                    st.success(f"sent on {settings.topics.for_event(kind)}: `{payload.decode()}`")
-                except (MqttError, ValueError) as error:
-                    show_error(error)
+                else:
+                    st.caption(f"{status.stats.published:,} messages (endless) · {clock}")
+                numbers = st.columns(6)
+                numbers[0].metric("Connected", "yes" if status.stats.connected else "no")
+                numbers[1].metric("Published", f"{status.stats.published:,}")
+                numbers[2].metric("Acknowledged", f"{status.stats.acknowledged:,}")
+                numbers[3].metric("Failed", f"{status.stats.failed:,}")
+                numbers[4].metric("Rate", f"{status.stats.rate:,.0f}/s")
+                numbers[5].metric("Lag", f"{status.stats.lag_seconds:.1f} s")
+                source = "logged (mock mode)" if live.mock else "received by a subscriber on the same broker"
+                st.caption(
+                    f"Last messages of this session {source}: {status.feed_received:,} so far"
+                    f" · {status.stats.reconnects} reconnects"
+                    + (f" · subscriber: {status.feed_error}" if status.feed_error else "")
+                )
+                # A plain table: a dozen short rows read better as text than in a scrolling grid.
+                st.table(feed_table(status.feed).head(FEED_SHOWN))
+            if status.state != "idle" and not live.running and session.get("was_running"):
+                session["was_running"] = False
+                st.rerun()  # the run ended by itself: redraw the buttons and stop refreshing
+            session["was_running"] = live.running
+
+        live_status()
+
+        with st.container(border=True):
+            st.markdown("**Send one event** (what `customersim send` does)")
+            e1, e2, e3, e4, e5 = st.columns([1, 1, 2, 1, 1])
+            kind = e1.selectbox("Event", ("enter", "move", "exit"), key="send_event")
+            customer = e2.text_input("Customer id", "997", key="send_customer")
+            ts_text = e3.text_input("ts (epoch s, empty = now)", "", key="send_ts")
+            # A move lights up a cell of the store; enter and exit carry no cell at all.
+            x = e4.number_input(
+                "x (move)",
+                0,
+                keep_at_most("send_x", config.width - 1),
+                0,
+                key="send_x",
+                disabled=kind != "move",
+            )
+            y = e5.number_input(
+                "y (move)",
+                0,
+                keep_at_most("send_y", config.height - 1),
+                0,
+                key="send_y",
+                disabled=kind != "move",
+            )
+            if st.button("Send", key="send", disabled=settings is None):
+                try:
+                    ts = int(ts_text) if ts_text.strip() else None
+                except ValueError:
+                    st.error(
+                        f"ts = {ts_text!r} is not allowed: expected whole epoch seconds, or empty for now"
+                    )
+                else:
+                    try:
+                        payload = send_event(
+                            settings,
+                            kind,
+                            customer,
+                            ts,
+                            *((x, y) if kind == "move" else (None, None)),
+                            timeout=5.0,
+                        )
+                        st.success(f"sent on {settings.topics.for_event(kind)}: `{payload.decode()}`")
+                    except (MqttError, ValueError) as error:
+                        show_error(error)

@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers.app_figures import chart, trace
+from helpers.app_figures import chart, outlined_cells, trace
 from helpers.contract import assert_all_contract, assert_contract
 from helpers.mqtt_broker import PASSWORD, USERNAME, Collector, free_port, publish_sentinel
 from streamlit.testing.v1 import AppTest
 
 from customersim import SimConfig, simulate
 from customersim.app.live import running_publishers
-from customersim.app.support import events_file_bytes
+from customersim.app.support import download_name, events_file_bytes, journey_choices, typical_visit_index
 from customersim.config import SETTINGS
 from customersim.files import read_events
 from customersim.metrics import dwell_seconds_per_cell, visits_per_cell
@@ -43,8 +43,11 @@ def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     return monkeypatch
 
 
-def page() -> AppTest:
+def page(tab: str | None = None) -> AppTest:
+    """The page as first shown; ``tab`` opens another tab than Store (only the open one is built)."""
     at = AppTest.from_file(APP, default_timeout=60)
+    if tab is not None:
+        at.session_state["tab"] = tab
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -98,26 +101,40 @@ def test_default_page_draws_a_day_of_the_default_store(env) -> None:
     visits = chart(at, "fig_visits")
     z = visits["data"][0]["z"]
     np.testing.assert_array_equal(z, visits_per_cell(frame, config.width, config.height))
-    door = trace(visits, "door")
-    assert (door["x"], door["y"]) == ([0], [0])
+    # The door is framed at the size of its cell, (0, 0).
+    assert outlined_cells(visits, "door") == [(-0.5, 0.5, -0.5, 0.5)]
     assert visits["layout"]["yaxis"]["range"] == [-0.5, 9.5]  # y = 0 at the bottom, as the sensors
-    dwell = chart(at, "fig_dwell")["data"][0]["z"]
-    np.testing.assert_allclose(dwell, dwell_seconds_per_cell(frame, 6, 10, end=config.end) / 60)
-    target = trace(chart(at, "fig_occupancy"), "target")
-    assert set(np.asarray(target["y"], dtype=float)) == {6.0}
+    dwell = chart(at, "fig_dwell")
+    np.testing.assert_allclose(
+        dwell["data"][0]["z"], dwell_seconds_per_cell(frame, 6, 10, end=config.end) / 60
+    )
+    assert "total minutes over all shoppers" in dwell["layout"]["title"]["text"]
+    # A flat profile expects the target all day; the headline is the mean against it.
+    occupancy = chart(at, "fig_occupancy")
+    np.testing.assert_allclose(np.asarray(trace(occupancy, "expected")["y"], dtype=float), 6.0, rtol=1e-3)
+    assert (
+        f"mean {metric(at, 'Mean inside')} over the window, target 6" in occupancy["layout"]["title"]["text"]
+    )
+    assert len(trace(occupancy, "inside")["x"]) <= 150
+    assert metric(at, "Store visits")
+    assert any(text.value.startswith("**What you are looking at:**") for text in at.markdown)
+    arrivals = chart(at, "fig_arrivals")
+    assert list(trace(arrivals, "arrivals")["x"]) == list(range(24))
+    assert arrivals["layout"]["xaxis"]["range"] == [-0.5, 23.5]
 
 
 def test_a_changed_setting_redraws_the_heatmap_fast(env) -> None:
     at = page()
     before = chart(at, "fig_visits")["data"][0]["z"]
     at.number_input(key="width").set_value(8)
+    run(at)  # the door's bound follows the width: x up to 7 from now on
     at.number_input(key="door_x").set_value(7)
     began = time.perf_counter()
     run(at)
     redraw = time.perf_counter() - began
     after = chart(at, "fig_visits")
     assert after["data"][0]["z"].shape == (10, 8) and before.shape == (10, 6)
-    assert (trace(after, "door")["x"], trace(after, "door")["y"]) == ([7], [0])
+    assert outlined_cells(after, "door") == [(6.5, 7.5, -0.5, 0.5)]
     # Back to a config simulated before: served from the cache.
     at.number_input(key="width").set_value(6)
     at.number_input(key="door_x").set_value(0)
@@ -135,18 +152,58 @@ def test_a_changed_setting_redraws_the_heatmap_fast(env) -> None:
 @pytest.mark.parametrize(
     ("widget", "key", "value", "words"),
     [
-        ("number_input", "door_x", 6, "door (DOOR) = '6,0' is not allowed"),
-        ("text_input", "start", "yesterday", "start (SIM_START) = 'yesterday' is not allowed"),
-        ("number_input", "hours", 50000.0, "hours (SIM_HOURS) = 50000"),
-        ("number_input", "average", 900.0, "needs at least"),
+        ("text_input", "start", "yesterday", "Start (UTC): start (SIM_START) = 'yesterday' is not allowed"),
+        ("number_input", "hours", 50000.0, "Hours: hours (SIM_HOURS) = 50000"),
+        (
+            "number_input",
+            "average",
+            900.0,
+            "Target average inside / Customer list: every shopper inside at the same moment is a "
+            "different customer from the list",
+        ),
     ],
 )
-def test_bad_settings_show_a_message_naming_the_setting(env, widget, key, value, words) -> None:
+def test_bad_settings_name_the_field_and_keep_the_last_picture(env, widget, key, value, words) -> None:
     at = page()
+    before = chart(at, "fig_visits")["data"][0]["z"]
     getattr(at, widget)(key=key).set_value(value)
     run(at)
     assert any(words in text for text in errors(at)), errors(at)
-    assert not at.get("plotly_chart")  # nothing drawn from a config that is not allowed
+    # The last good result stays, marked as stale.
+    np.testing.assert_array_equal(chart(at, "fig_visits")["data"][0]["z"], before)
+    assert any(w.value.startswith("**Stale:**") for w in at.warning)
+    assert any(c.value.startswith("Stale · ") for c in at.caption)
+
+
+def test_door_bounds_follow_the_store(env) -> None:
+    at = page()
+    at.number_input(key="door_x").set_value(5)
+    at.number_input(key="door_y").set_value(9)
+    run(at)
+    at.number_input(key="width").set_value(4)
+    at.number_input(key="height").set_value(3)
+    run(at)
+    assert at.number_input(key="door_x").max == 3 and at.number_input(key="door_y").max == 2
+    assert (at.number_input(key="door_x").value, at.number_input(key="door_y").value) == (3, 2)
+    assert errors(at) == []
+    assert outlined_cells(chart(at, "fig_visits"), "door") == [(2.5, 3.5, 1.5, 2.5)]
+
+
+def test_the_url_reproduces_the_store(env) -> None:
+    at = page()
+    at.number_input(key="width").set_value(9)
+    at.number_input(key="seed").set_value(7)
+    at.selectbox(key="preset").set_value("shop day")
+    run(at)
+    link = dict(at.query_params)
+    assert link["STORE_WIDTH"] == "9" and link["SIM_SEED"] == "7" and "ARRIVAL_PROFILE" in link
+    again = AppTest.from_file(APP, default_timeout=60)
+    again.query_params.update(link)
+    run(again)
+    assert again.number_input(key="width").value == 9 and again.number_input(key="seed").value == 7
+    np.testing.assert_array_equal(
+        chart(again, "fig_visits")["data"][0]["z"], chart(at, "fig_visits")["data"][0]["z"]
+    )
 
 
 def test_settings_default_from_the_environment(env) -> None:
@@ -156,7 +213,7 @@ def test_settings_default_from_the_environment(env) -> None:
     env.setenv("ARRIVAL_PROFILE", ",".join(["0"] * 8 + ["1"] * 16))
     at = page()
     assert at.number_input(key="width").value == 9 and at.number_input(key="seed").value == 4
-    assert trace(chart(at, "fig_visits"), "door")["x"] == [8]
+    assert outlined_cells(chart(at, "fig_visits"), "door") == [(7.5, 8.5, 1.5, 2.5)]
     expected = trace(chart(at, "fig_arrivals"), "expected")["y"]
     assert np.all(np.asarray(expected[:8]) == 0) and np.all(np.asarray(expected[8:]) > 0)
 
@@ -178,7 +235,9 @@ def test_sidebar_bounds_and_tooltips_come_from_the_settings_tables(env) -> None:
         widget = at.number_input(key=key)
         assert (widget.min, widget.max) == SETTINGS[name].input_bounds, key
         assert widget.help == SETTINGS[name].tooltip and SETTINGS[name].env in widget.help
-    assert at.number_input(key="door_x").max == SETTINGS["width"].high - 1
+    # The door's bounds follow the store's size (test_door_bounds_follow_the_store).
+    assert at.number_input(key="door_x").max == at.number_input(key="width").value - 1
+    at = page("Publish")  # only the open tab is built
     assert (at.number_input(key="port").min, at.number_input(key="port").max) == (1, 65535)
     assert at.checkbox(key="use_tls").help == MQTT_SETTINGS["use_tls"].tooltip
     assert "MQTT_TLS" in at.checkbox(key="use_tls").help
@@ -200,7 +259,7 @@ def test_shop_day_preset_shapes_the_arrivals(env) -> None:
 
 
 def test_uploaded_customer_list_is_used(env) -> None:
-    at = page()
+    at = page("Events")
     ids = [f"C{n:03d}" for n in range(60)]
     at.file_uploader(key="customers").upload(
         "mine.csv",
@@ -237,23 +296,57 @@ def test_a_bad_upload_names_the_line_and_column(env, content, words) -> None:
 
 
 def test_journey_explorer_steps_through_a_visit(env) -> None:
-    at = page()
-    assert "step" in chart(at, "fig_path")["layout"]["title"]["text"]
+    at = page("Journeys")
     visit = at.selectbox(key="visit").value
+    choices = journey_choices(simulate(SimConfig()))
+    assert visit["duration"] == choices["duration"].iloc[typical_visit_index(choices)]  # typical
+    assert visit["duration"] < choices["duration"].max()
     slider = next(s for s in at.slider if s.key.startswith("step-"))
-    assert slider.value == slider.max  # the whole path at first
-    slider.set_value(0)
+    positions = int(visit["moves"]) + 2  # enter, the moves, exit
+    assert slider.value == slider.max == positions  # the whole path at first
+    assert f"position {positions} of {positions} (exit" in chart(at, "fig_path")["layout"]["title"]["text"]
+    slider.set_value(1)
     run(at)
     figure = chart(at, "fig_path")
-    assert "step 0 of" in figure["layout"]["title"]["text"] and "enter" in figure["layout"]["title"]["text"]
+    assert (
+        "position 1 of" in figure["layout"]["title"]["text"] and "enter" in figure["layout"]["title"]["text"]
+    )
     now = trace(figure, "now")
     assert (now["x"], now["y"]) == ([0], [0])  # a visit starts at the door
     assert f"Visit {int(visit['visit'])}" in figure["layout"]["title"]["text"]
+    table = next(d.value for d in at.dataframe if "time" in d.value.columns and len(d.value) <= 8)
+    assert table["event"].tolist() == ["enter"]  # the table follows the position
+
+
+def test_play_advances_the_journey(env) -> None:
+    at = page("Journeys")
+
+    def position() -> int:
+        return next(s for s in at.slider if s.key.startswith("step-")).value
+
+    positions = position()
+    at.toggle(key="play").set_value(True)
+    run(at)
+    first = position()
+    assert 1 < first < positions  # restarted from the enter, and moving
+    run(at)  # what the fragment's timer does
+    assert position() > first
+    at.toggle(key="play").set_value(False)
+    run(at)
+    paused = position()
+    run(at)
+    assert position() == paused
 
 
 def test_downloads_hold_the_events(env, tmp_path: Path) -> None:
-    at = page()
-    assert [b.label for b in at.download_button] == ["Download CSV", "Download Parquet"]
+    at = page("Events")
+    assert [b.proto.label for b in at.get("download_button")] == ["Download CSV", "Download Parquet"]
+    assert download_name(SimConfig(), "csv") == "events_6x10_door0-0_avg6_24h_20260105T000000Z_seed0.csv"
+    assert download_name(SimConfig(width=9, seed=3, hours=2), "parquet").startswith("events_9x10_")
+    events = next(d.value for d in at.dataframe if "time" in d.value.columns and len(d.value) > 100)
+    assert events["time"].iloc[0] == pd.Timestamp(int(events["ts"].iloc[0]), unit="s").strftime(
+        "%Y-%m-%d %H:%M:%S"
+    )
     frame = simulate(SimConfig(hours=2))
     for kind in ("csv", "parquet"):
         path = tmp_path / f"events.{kind}"
@@ -286,7 +379,7 @@ def test_start_and_stop_twice_keeps_one_publisher_and_no_duplicates(broker_env, 
     topics = broker_env
     collector = Collector(mosquitto.ports["plain"], list(topics.values()))
     try:
-        at = page()
+        at = page("Publish")
         at.select_slider(key="speed").set_value("1000")
         run(at)
         for _attempt in range(2):
@@ -324,7 +417,7 @@ def test_start_and_stop_twice_keeps_one_publisher_and_no_duplicates(broker_env, 
 
 
 def test_feed_shows_what_a_subscriber_receives(broker_env, mosquitto) -> None:
-    at = page()
+    at = page("Publish")
     at.select_slider(key="speed").set_value("max")
     at.button(key="start_publishing").click()
     run(at)
@@ -336,8 +429,11 @@ def test_feed_shows_what_a_subscriber_receives(broker_env, mosquitto) -> None:
     )
     assert "**finished**" in status_text(at)
     assert metric(at, "Published") == f"{len(frame):,}" == metric(at, "Acknowledged")
-    feed = next(d.value for d in at.dataframe if "payload" in d.value.columns)
-    assert len(feed) == 30 and set(feed["topic"]) <= set(broker_env.values())
+    progress = at.get("progress")[0].proto
+    assert progress.value == 100 and f"{len(frame):,} of {len(frame):,} messages" in progress.text
+    assert pd.Timestamp(int(frame["ts"].iloc[-1]), unit="s").strftime("%H:%M:%S") in progress.text
+    feed = next(d.value for d in at.table if "payload" in d.value.columns)
+    assert len(feed) == 12 and set(feed["topic"]) <= set(broker_env.values())
     messages = zip(feed["topic"], feed["payload"].str.encode("utf-8"), strict=True)
     assert_all_contract(messages, topics=broker_env)
     last = frame.iloc[-1]
@@ -347,12 +443,16 @@ def test_feed_shows_what_a_subscriber_receives(broker_env, mosquitto) -> None:
 def test_send_one_event(broker_env, mosquitto) -> None:
     collector = Collector(mosquitto.ports["plain"], list(broker_env.values()))
     try:
-        at = page()
+        at = page("Publish")
+        assert at.number_input(key="send_x").disabled  # an enter has no cell
         at.selectbox(key="send_event").set_value("move")
+        run(at)
+        # A move's cell lies inside the store (6 x 10).
+        assert (at.number_input(key="send_x").max, at.number_input(key="send_y").max) == (5, 9)
         at.text_input(key="send_ts").set_value("192326400")
         at.number_input(key="send_x").set_value(2)
         at.number_input(key="send_y").set_value(3)
-        at.form_submit_button[0].click()
+        at.button(key="send").click()
         run(at)
         topic, payload = collector.wait_for(1)[0]
         assert topic == broker_env["move"] and assert_contract(topic, payload, topics=broker_env) == {
@@ -373,7 +473,7 @@ def test_wrong_password_is_a_message_and_never_shown(env, mosquitto) -> None:
     env.setenv("MQTT_USERNAME", USERNAME)
     wrong = "not-the-" + PASSWORD
     env.setenv("MQTT_PASSWORD", wrong)
-    at = page()
+    at = page("Publish")
     at.button(key="start_publishing").click()
     run(at)
     wait_until(at, lambda a: "**failed**" in status_text(a), what="the failure")
@@ -387,14 +487,26 @@ def test_wrong_password_is_a_message_and_never_shown(env, mosquitto) -> None:
     assert at.text_input(key="password").proto.type == at.text_input(key="password").proto.PASSWORD
 
 
-def test_unreachable_broker_says_why(env) -> None:
+def test_unreachable_broker_says_why_then_fails(env) -> None:
+    from customersim.app.live import LiveSession
+
     env.setenv("TESTING_MOCK_MQTT", "false")
     env.setenv("MQTT_HOST", "127.0.0.1")
     env.setenv("MQTT_PORT", str(free_port()))  # nothing listens there
-    at = page()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state["live"] = LiveSession(give_up_after=3.0)  # the page's is 15 s
+    at.session_state["tab"] = "Publish"
+    run(at)
+    assert status_text(at) == ""  # no status banner before Start
     at.button(key="start_publishing").click()
     run(at)
-    assert "connection refused" in status_text(at)
+    assert "connection refused" in status_text(at) and "giving up in" in status_text(at)
+    wait_until(at, lambda a: "**failed**" in status_text(a), what="the failed state")
+    assert "gave up after 3 s" in status_text(at) and running_publishers() == 0
+    assert not at.button(key="start_publishing").disabled  # a new try is one click away
+    at.button(key="start_publishing").click()
+    run(at)
+    assert "**failed**" not in status_text(at)  # no stale status after Start
     at.button(key="stop_publishing").click()
     run(at)
     assert running_publishers() == 0
@@ -402,14 +514,14 @@ def test_unreachable_broker_says_why(env) -> None:
 
 def test_mock_mode_logs_instead_of_sending(env) -> None:
     env.setenv("SIM_HOURS", "1")
-    at = page()
+    at = page("Publish")
     assert at.toggle(key="mock").value
     at.select_slider(key="speed").set_value("max")
     at.button(key="start_publishing").click()
     run(at)
     wait_until(at, lambda a: "**finished**" in status_text(a), what="the mock run to finish")
     assert "mock mode" in " ".join(c.value for c in at.caption)
-    feed = next(d.value for d in at.dataframe if "payload" in d.value.columns)
+    feed = next(d.value for d in at.table if "payload" in d.value.columns)
     assert len(feed) > 0 and feed["topic"].iloc[0].startswith("customer/")
 
 
@@ -418,7 +530,7 @@ def test_built_in_broker_when_no_host_is_set(env) -> None:
     env.setenv("TESTING_MOCK_MQTT", "false")
     env.setenv("MQTT_PORT", str(port))
     env.setenv("SIM_HOURS", "1")
-    at = page()
+    at = page("Publish")
     assert any(f"publishing to the built-in broker at 127.0.0.1:{port}" in i.value for i in at.info)
     collector = Collector(port, ["customer/#"])
     try:
@@ -435,13 +547,13 @@ def test_built_in_broker_when_no_host_is_set(env) -> None:
 def test_built_in_broker_port_taken_suggests_mqtt_host(env, mosquitto) -> None:
     env.setenv("TESTING_MOCK_MQTT", "false")
     env.setenv("MQTT_PORT", str(mosquitto.ports["plain"]))
-    at = page()
+    at = page("Publish")
     assert any("already taken" in e and "MQTT_HOST=127.0.0.1" in e for e in errors(at)), errors(at)
     assert at.button(key="start_publishing").disabled
 
 
 def test_endless_publishing_runs_until_stop(env) -> None:
-    at = page()
+    at = page("Publish")
     at.checkbox(key="endless").check()
     at.select_slider(key="speed").set_value("max")
     run(at)
@@ -475,6 +587,17 @@ def test_profile_table_round_trip_and_messages() -> None:
         profile_from_table(profile_table([0.0] * 24))
 
 
+def test_profile_bars_beside_the_table() -> None:
+    import re
+
+    from customersim.app.support import SHOP_DAY_PROFILE, profile_svg
+
+    svg = profile_svg(SHOP_DAY_PROFILE, width=110)
+    widths = [float(w) for w in re.findall(r'<rect x="18" y="[0-9.]+" width="([0-9.]+)"', svg)]
+    assert len(widths) == 24 and widths[0] == 0 and widths[18] == max(widths) == 110 - 18 - 2
+    assert widths[9] == pytest.approx(widths[18] * 1.2 / 2, abs=0.1)
+
+
 def test_size_guard_estimates_the_events() -> None:
     from customersim.app.support import check_app_size, estimated_events
     from customersim.config import ConfigError
@@ -484,6 +607,42 @@ def test_size_guard_estimates_the_events() -> None:
     check_app_size(config)
     with pytest.raises(ConfigError, match=r"hours \(SIM_HOURS\) = 24 .* more than the 1,000"):
         check_app_size(config, limit=1000)
+
+
+def test_two_sessions_on_one_broker_each_see_only_their_own(mosquitto, topics) -> None:
+    from customersim.app.live import LiveSession
+    from customersim.mqtt import MqttSettings, encode_frame
+
+    base = dict(host="127.0.0.1", port=mosquitto.ports["plain"], topics=tuple(topics.values()))
+    frames = [simulate(SimConfig(hours=1, seed=seed)) for seed in (1, 2)]
+    sessions = [LiveSession(feed_size=30) for _ in frames]
+    collector = Collector(mosquitto.ports["plain"], list(topics.values()))
+    try:
+        for number, (live, frame) in enumerate(zip(sessions, frames, strict=True)):
+            settings = MqttSettings(client_id=f"demoClient-tab{number}", **base)
+            live.start(settings, frame, speed="max")
+        deadline = time.monotonic() + 30
+        while any(live.running for live in sessions) and time.monotonic() < deadline:
+            time.sleep(0.1)  # poll interval of a condition wait with a deadline
+        received = collector.wait_for(sum(len(f) for f in frames))
+        assert len(received) == sum(len(f) for f in frames)  # each message once: no takeover
+        # Each feed counts its own session's messages, all of them and no more.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(
+            live.status().feed_received < len(frame) for live, frame in zip(sessions, frames, strict=True)
+        ):
+            time.sleep(0.1)  # poll interval of a condition wait with a deadline
+        for live, frame in zip(sessions, frames, strict=True):
+            status = live.status()
+            assert status.state == "finished" and status.stats.reconnects == 0
+            own = {p.decode() for p in encode_frame(frame)}
+            assert len(status.feed) == 30 and all(payload in own for _, payload, _ in status.feed)
+        assert sessions[0].status().feed_received == len(frames[0])
+        assert sessions[1].status().feed_received == len(frames[1])
+    finally:
+        for live in sessions:
+            live.stop()
+        collector.close()
 
 
 def test_live_session_in_mock_mode_keeps_one_publisher() -> None:

@@ -31,12 +31,15 @@ def test_plots_stay_out_of_the_core_import_graph() -> None:
 def test_visits_heatmap_is_indexed_y_then_x_with_door_marked(day) -> None:
     config, frame = day
     fig = plots.visits_heatmap(frame, config)
-    heat, door = fig.data[0], fig.data[1]
+    heat, door = fig.data[0], next(t for t in fig.data if t.name == "door")
     z = np.asarray(heat.z)
     assert z.shape == (config.height, config.width)
     np.testing.assert_array_equal(z, visits_per_cell(frame, config.width, config.height))
-    # The door is where enters and exits happen: the busiest square, drawn at its (x, y).
-    assert (door.x[0], door.y[0]) == config.door
+    # The door is where enters and exits happen: the busiest square, framed at cell size.
+    x, y = config.door
+    assert list(door.x) == [x - 0.5, x + 0.5, x + 0.5, x - 0.5, x - 0.5, None]
+    assert list(door.y) == [y - 0.5, y - 0.5, y + 0.5, y + 0.5, y - 0.5, None]
+    assert heat.colorbar.orientation == "h"  # under its own heatmap, not at the page's edge
     assert z[config.door[1], config.door[0]] == z.max()
     # Axes run over cell numbers with y upwards, so payload x/y are the numbers under a square.
     assert tuple(fig.layout.xaxis.range) == (-0.5, config.width - 0.5)
@@ -69,15 +72,73 @@ def test_dwell_heatmap_in_minutes(day) -> None:
     np.testing.assert_allclose(z, seconds / 60)
 
 
-def test_occupancy_figure_has_series_and_target(day) -> None:
+def test_occupancy_figure_has_series_and_expected(day) -> None:
     config, frame = day
     fig = plots.occupancy_figure(frame, config, freq_seconds=300)
-    inside, target = fig.data
-    assert inside.name == "inside" and target.name == "target"
-    assert set(np.asarray(target.y)) == {config.customers_average_in_store}
+    inside, expected = fig.data
+    assert inside.name == "inside" and expected.name == "expected"
+    np.testing.assert_allclose(np.asarray(expected.y), config.customers_average_in_store, rtol=1e-3)
     values = np.asarray(inside.y, dtype=float)
     assert len(values) == 6 * 60 // 5  # 6 hours at 5-minute steps
     assert abs(values.mean() - config.customers_average_in_store) < 3
+    assert f"mean {values.mean():.2f}" in fig.layout.title.text
+    assert len(plots.occupancy_figure(frame, config).data[0].x) <= plots.OCCUPANCY_POINTS
+
+
+def test_expected_occupancy_is_the_profile_delayed_by_the_visit() -> None:
+    profile = [0.0] * 8 + [1.0] * 4 + [3.0] * 4 + [0.0] * 8
+    config = SimConfig(
+        customers_average_in_store=10, mean_visit_minutes=30, arrival_profile=profile, hours=72
+    )
+    expected = plots.expected_occupancy(config, 600)
+    assert expected.mean() == pytest.approx(10, rel=1e-3)  # the target is the mean over whole days
+    day = expected.iloc[144:288].to_numpy()  # the second day, 10-minute steps
+    # Nobody inside before the first arrivals; the crowd lags the busy hours by about a visit.
+    assert day[: 8 * 6].max() < 1e-9
+    # It builds up through the busy hours, peaks as they end, and the shoppers inside then
+    # leave over about a visit's length (30 min), not at once.
+    assert 15 * 6 <= int(np.argmax(day)) < 16 * 6
+    assert day[15 * 6] > day[12 * 6 + 1] > day[11 * 6] > 0
+    assert 0.2 * day.max() < day[16 * 6 + 3] < 0.8 * day.max() and day[18 * 6] < 0.05 * day.max()
+    # Simulated days agree with it.
+    from customersim.metrics import occupancy_series
+
+    measured = occupancy_series(simulate(config), int(config.start), config.end, freq_seconds=3600)
+    hourly = plots.expected_occupancy(config, 3600).to_numpy()
+    assert np.corrcoef(measured.to_numpy(), hourly)[0, 1] > 0.9
+
+
+def test_floor_plan_draws_shelves_departments_and_doors_at_cell_size() -> None:
+    walkable = np.ones((15, 20), dtype=bool)
+    walkable[5:7, 4:16] = False  # a shelf
+    zones = np.full((15, 20), "", dtype=object)
+    zones[9:12, 2:6] = "dairy"
+    zones[0:2, 17:20] = "checkout"
+    plan = plots.FloorPlan(20, 15, ((0, 0), (19, 7)), walkable, zones)
+    fig = plots.store_heatmap(np.ones((15, 20)), plan, title="t", value_label="v")
+    names = [t.name for t in fig.data]
+    assert names == ["v", "shelf / wall", "department", "door halo", "door"]
+    shelf = np.asarray(fig.data[1].z, dtype=float)
+    assert np.isnan(shelf[walkable]).all() and (shelf[~walkable] == 1).all()
+    edges = fig.data[2]
+    xs = [x for x in edges.x if x is not None]
+    ys = [y for y in edges.y if y is not None]
+    # Outlines run along cell edges (half-integers) and around both zones, nowhere else.
+    assert all(v % 1 == 0.5 for v in xs + ys)
+    assert min(xs) == 1.5 and max(xs) == 19.5 and min(ys) == -0.5 and max(ys) == 11.5
+    assert len([x for x in edges.x if x is None]) == 2 * (4 + 3) + 2 * (3 + 2)  # unit edges
+    assert {a.text for a in fig.layout.annotations} == {"dairy", "checkout"}
+    assert fig.layout.annotations[0].bgcolor  # labels sit on a contrasting box
+    door = fig.data[4]
+    assert list(door.x).count(None) == 2 and max(x for x in door.x if x is not None) == 19.5
+
+
+def test_floor_plan_from_a_store_layout() -> None:
+    from customersim.layout import StoreLayout
+
+    layout = StoreLayout.build(20, 15, [(0, 0), (19, 14)])
+    plan = plots.FloorPlan.from_layout(layout)
+    assert plan.doors == ((0, 0), (19, 14)) and plan.walkable.shape == (15, 20)
 
 
 def test_expected_arrivals_follow_littles_law_and_the_profile() -> None:
@@ -104,12 +165,19 @@ def test_journey_figure_steps_through_one_visit(day) -> None:
     visit = int(frame.loc[frame["event"] == "enter", "visit"].iloc[0])
     path = frame[frame["visit"] == visit]
     whole = plots.journey_figure(frame, visit, config)
-    drawn = whole.data[2]
+
+    def named(fig, name):
+        return next(t for t in fig.data if t.name == name)
+
+    drawn = named(whole, "path")
     assert list(drawn.x) == path["x"].tolist() and list(drawn.y) == path["y"].tolist()
+    # Early to late in colour, each arrow turned the way the shopper walked.
+    assert list(drawn.marker.color) == list(range(len(path))) and drawn.marker.angleref == "previous"
+    assert f"position {len(path)} of {len(path)} (exit" in whole.layout.title.text
     first = plots.journey_figure(frame, visit, config, step=0)
-    assert (first.data[3].x[0], first.data[3].y[0]) == config.door
-    assert "step 0 of" in first.layout.title.text and "enter" in first.layout.title.text
-    assert len(plots.journey_figure(frame, visit, config, step=2).data[2].x) == 3
+    assert (named(first, "now").x[0], named(first, "now").y[0]) == config.door
+    assert "position 1 of" in first.layout.title.text and "enter" in first.layout.title.text
+    assert len(named(plots.journey_figure(frame, visit, config, step=2), "path").x) == 3
 
 
 def test_profile_figure_is_relative_to_the_mean() -> None:

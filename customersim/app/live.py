@@ -7,7 +7,10 @@ session's previous publisher, so however often the page reruns or Start is click
 most one publisher per session. Beside the publisher runs a
 :class:`~customersim.mqtt.MessageFeed`, an ordinary subscriber on the same broker, so the
 page shows what a downstream system really receives (in mock mode, the messages the publisher
-hands to its log, through its message callback).
+hands to its log, through its message callback). Other tabs may publish to the same topics at
+the same time: each session's publisher has its own client id, and its feed keeps only the
+messages this session sent (:class:`_OwnMessages` compares them with the payloads of the rows
+around the publisher's position).
 
 :class:`BuiltinBroker` is the broker used when no broker host is set: one per server process,
 bound to 127.0.0.1, started on first use and stopped when the process exits. Nothing here
@@ -22,13 +25,15 @@ import logging
 import threading
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from customersim.config import ConfigError
-from customersim.mqtt import MessageFeed, MqttError, MqttSettings, Publisher, PublisherStats
+from customersim.frame import event_codes
+from customersim.mqtt import MessageFeed, MqttError, MqttSettings, Publisher, PublisherStats, encode_frame
 
 log = logging.getLogger("customersim.app")
 
@@ -46,6 +51,91 @@ _PUBLISHERS: weakref.WeakSet[Publisher] = weakref.WeakSet()
 def running_publishers() -> int:
     """How many publishers started from the page are running in this process."""
     return sum(1 for publisher in list(_PUBLISHERS) if publisher.stats().running)
+
+
+class _Tape:
+    """The frames handed to a publisher, iterated once, with the last few kept by row offset.
+
+    The publisher reads it like any iterable of frames; the session looks up rows by their
+    position in the whole stream (the publisher's ``published`` count), to know the simulated
+    clock and which payloads went out lately.
+    """
+
+    def __init__(self, frames: pd.DataFrame | Iterable[pd.DataFrame], keep: int = 2) -> None:
+        self.total = len(frames) if isinstance(frames, pd.DataFrame) else None
+        self.last_ts = int(frames["ts"].iloc[-1]) if self.total else None
+        self._frames = [frames] if isinstance(frames, pd.DataFrame) else frames
+        self._chunks: collections.deque[tuple[int, pd.DataFrame]] = collections.deque(maxlen=keep)
+        self._lock = threading.Lock()
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        offset = 0
+        for frame in self._frames:
+            with self._lock:
+                self._chunks.append((offset, frame))
+            offset += len(frame)
+            yield frame
+
+    def rows(self, lo: int, hi: int) -> pd.DataFrame:
+        """Rows ``lo`` to ``hi`` (exclusive) of the stream, as far as they are still kept."""
+        with self._lock:
+            chunks = list(self._chunks)
+        parts = [
+            frame.iloc[max(lo - offset, 0) : max(hi - offset, 0)]
+            for offset, frame in chunks
+            if offset < hi and offset + len(frame) > lo
+        ]
+        return pd.concat(parts) if len(parts) > 1 else (parts[0] if parts else pd.DataFrame())
+
+    def ts_at(self, row: int) -> int | None:
+        """The ``ts`` of row ``row`` of the stream, if kept."""
+        part = self.rows(row, row + 1)
+        return int(part["ts"].iloc[0]) if len(part) else None
+
+
+class _OwnMessages:
+    """Tells this session's messages from other publishers' on the same topics.
+
+    Keeps the set of (topic, payload) of the rows from ``BEHIND`` before to ``AHEAD`` after the
+    publisher's position; an unknown message makes it look again once the publisher has come
+    within half of ``AHEAD`` of the covered end (or before anything was covered), so the set stays
+    ahead of the publisher at any speed the broker takes. Looking again without finding more
+    rows (the end of an endless run's current chunk) waits ``REFRESH`` seconds before encoding
+    again. Identical messages from another publisher (same settings and seed) cannot be told apart.
+    """
+
+    AHEAD = 20_000
+    BEHIND = 20_000
+    REFRESH = 0.2
+
+    def __init__(self, tape: _Tape, topics: tuple[str, str, str], position: Callable[[], int]) -> None:
+        self._tape = tape
+        self._topics = np.array(topics, dtype=object)
+        self._position = position
+        self._known: set[tuple[str, bytes]] = set()
+        self._covered = (0, 0)
+        self._looked = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self, topic: str, payload: bytes) -> bool:
+        key = (topic, payload)
+        if key in self._known:
+            return True
+        with self._lock:
+            position = self._position()
+            low, high = self._covered
+            near_end = high == 0 or position >= high - self.AHEAD // 2 or position < low
+            now = time.monotonic()
+            if near_end and now - self._looked >= self.REFRESH:
+                start = max(0, position - self.BEHIND)
+                rows = self._tape.rows(start, position + self.AHEAD)
+                if (start, start + len(rows)) != self._covered and len(rows):
+                    topics = self._topics[event_codes(rows)].tolist()
+                    self._known = set(zip(topics, encode_frame(rows), strict=True))
+                    self._covered = (start, start + len(rows))
+                elif len(rows):
+                    self._looked = now  # nothing new yet: do not encode again at every message
+        return key in self._known
 
 
 class _PublishedFeed:
@@ -78,6 +168,10 @@ class LiveStatus:
         feed: the last messages a subscriber received: topic, payload, local time (epoch s).
         feed_received: how many messages the subscriber received in this run.
         feed_error: why the subscriber could not watch the broker, if so.
+        total: how many messages the run holds (None: endless).
+        clock: the simulated time (epoch s) of the last message handed to the broker.
+        eta_seconds: about how long until the last message goes out (None: unknown, endless).
+        give_up_in: while connecting, seconds left before the run gives up.
     """
 
     state: str
@@ -86,13 +180,27 @@ class LiveStatus:
     feed: list[tuple[str, str, float]] = field(default_factory=list)
     feed_received: int = 0
     feed_error: str | None = None
+    total: int | None = None
+    clock: int | None = None
+    eta_seconds: float | None = None
+    give_up_in: float | None = None
+
+    @property
+    def progress(self) -> float | None:
+        """Share of the run's messages published, 0 to 1 (None: endless or not started)."""
+        if self.total is None or self.stats is None:
+            return None
+        return min(1.0, self.stats.published / self.total) if self.total else 1.0
 
 
 class LiveSession:
     """One browser session's publishing: at most one publisher, and a feed watching it."""
 
-    def __init__(self, feed_size: int = FEED_SIZE) -> None:
+    def __init__(self, feed_size: int = FEED_SIZE, give_up_after: float = GIVE_UP_AFTER) -> None:
         self.feed_size = feed_size
+        self.give_up_after = give_up_after
+        self._tape: _Tape | None = None
+        self._started_at = 0.0
         self.runs = 0
         self._lock = threading.Lock()
         self._publisher: Publisher | None = None
@@ -124,23 +232,28 @@ class LiveSession:
         with self._lock:
             self._stop_locked()
             mock_feed = _PublishedFeed(self.feed_size) if settings.mock else None
-            publisher = Publisher(settings, speed=speed, give_up_after=GIVE_UP_AFTER, on_message=mock_feed)
+            publisher = Publisher(
+                settings, speed=speed, give_up_after=self.give_up_after, on_message=mock_feed
+            )
             self._settings = settings
             self._feed_error = None
+            tape = _Tape(frames)
+            own = _OwnMessages(tape, settings.topics.as_tuple(), lambda: publisher.stats().published)
             if mock_feed is not None:
                 self._mock_feed = mock_feed
             else:
-                self._feed = self._open_feed(settings)
+                self._feed = self._open_feed(settings, own)
                 if self._feed is not None:
                     self._running.append(self._feed)
-            publisher.start(frames, origin_ts=origin_ts)
+            self._tape, self._started_at = tape, time.monotonic()
+            publisher.start(tape, origin_ts=origin_ts)
             self._publisher = publisher
             self._running.append(publisher)
             _PUBLISHERS.add(publisher)
             self.runs += 1
 
-    def _open_feed(self, settings: MqttSettings) -> MessageFeed | None:
-        feed = MessageFeed(settings, maxlen=self.feed_size, give_up_after=FEED_CONNECT_SECONDS)
+    def _open_feed(self, settings: MqttSettings, accept: Callable[[str, bytes], bool]) -> MessageFeed | None:
+        feed = MessageFeed(settings, maxlen=self.feed_size, give_up_after=FEED_CONNECT_SECONDS, accept=accept)
         try:
             return feed.start(timeout=FEED_CONNECT_SECONDS)
         except (MqttError, TimeoutError, OSError) as error:
@@ -212,11 +325,13 @@ class LiveSession:
             if publisher.settings.mock
             else publisher.settings.address
         )
+        give_up_in = None
         if stats.running and not stats.connected and not publisher.settings.mock:
             state = "connecting"
             message = f"connecting to {where}…"
             if stats.retrying:
-                message += f" (retrying: {stats.retrying})"
+                give_up_in = max(0.0, self._started_at + self.give_up_after - time.monotonic())
+                message += f" (retrying: {stats.retrying}; giving up in {give_up_in:.0f} s)"
             elif self._feed_error:
                 message += f" (subscriber: {self._feed_error})"
         elif stats.running:
@@ -227,7 +342,28 @@ class LiveSession:
             state, message = "failed", stats.error
         else:
             state, message = "finished", f"finished; {stats.summary()}"
-        return LiveStatus(state, message, stats, self._rows(), received, self._feed_error)
+        clock = eta = None
+        tape = self._tape
+        if tape is not None and stats.published:
+            clock = tape.ts_at(stats.published - 1)
+            if tape.total is not None and stats.running and clock is not None:
+                speed = publisher.speed
+                if speed is not None:
+                    eta = max(0.0, (tape.last_ts - clock) / speed)
+                elif stats.rate > 0:
+                    eta = (tape.total - stats.published) / stats.rate
+        return LiveStatus(
+            state,
+            message,
+            stats,
+            self._rows(),
+            received,
+            self._feed_error,
+            total=tape.total if tape is not None else None,
+            clock=clock,
+            eta_seconds=eta,
+            give_up_in=give_up_in,
+        )
 
 
 def _stop_all(running: list) -> None:

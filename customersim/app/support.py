@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from customersim.config import SETTINGS, ConfigError, SimConfig
+from customersim.config import SETTINGS, ConfigError, SimConfig, format_start
 from customersim.customers import CustomerListError, load_customers, parse_customers
+from customersim.errors import CapacityError
 from customersim.metrics import mean_occupancy, visit_table
 from customersim.mqtt.settings import MQTT_SETTINGS
 from customersim.validate import occupancy_standard_error
@@ -241,3 +242,136 @@ def config_key(config: SimConfig) -> tuple[tuple[str, str], ...]:
 def config_from_key(key: tuple[tuple[str, str], ...]) -> SimConfig:
     """The config a :func:`config_key` describes."""
     return SimConfig.from_env(dict(key))
+
+
+# ------------------------------------------------------------------ the sidebar's own words
+
+# The sidebar label of each SimConfig setting, so that a message can point at the field to fix.
+FIELD_LABELS: dict[str, str] = {
+    "width": "Width (cells, x)",
+    "height": "Height (cells, y)",
+    "door": "Door x / Door y",
+    "neighbourhood": "Neighbourhood",
+    "customers_average_in_store": "Target average inside",
+    "mean_visit_minutes": "Mean visit (minutes)",
+    "dwell_mean_seconds": "Mean dwell per cell (seconds)",
+    "dwell_spread": "Dwell spread",
+    "pace_spread": "Pace spread",
+    "walk_seconds_per_cell": "Walk home (seconds per cell)",
+    "start": "Start (UTC)",
+    "hours": "Hours",
+    "seed": "Seed",
+    "arrival_profile": "Arrival profile",
+    "customers_file": "Customer list",
+}
+
+
+def field_message(error: Exception) -> str:
+    """An error's message led by the sidebar field to change, e.g. ``Start (UTC): start (SIM_START) = ...``.
+
+    Setting errors start with the setting's name; a customer list that is too small is
+    explained in one sentence and points at the two fields that fix it.
+    """
+    text = str(error)
+    if isinstance(error, CapacityError):
+        return (
+            f"{FIELD_LABELS['customers_average_in_store']} / {FIELD_LABELS['customers_file']}: "
+            "every shopper inside at the same moment is a different customer from the list, so "
+            f"the list must be longer than the busiest hour's crowd; here {text}"
+        )
+    if isinstance(error, CustomerListError):
+        return f"{FIELD_LABELS['customers_file']}: {text}"
+    name = text.split(" ", 1)[0]
+    label = FIELD_LABELS.get(name)
+    return f"{label}: {text}" if label else text
+
+
+def session_client_id(base: str, session: str) -> str:
+    """The MQTT client id of one browser session: ``MQTT_NAME`` and a short session tag.
+
+    Two clients with one id throw each other off the broker in a loop, so two tabs must never
+    share one.
+    """
+    return f"{base}-{session[:8]}"
+
+
+# ---------------------------------------------------------------- the setup in the page's URL
+
+
+def query_from_config(config: SimConfig) -> dict[str, str]:
+    """The settings that differ from the built-in defaults, named as their environment variables.
+
+    Put into the page's URL, they make a link that reproduces the same store and day.
+    """
+    defaults = SimConfig().to_env()
+    # The customer list file is a path on the server: not the URL's business.
+    private = SETTINGS["customers_file"].env
+    return {
+        name: value
+        for name, value in config.to_env().items()
+        if defaults.get(name) != value and name != private
+    }
+
+
+def config_from_query(environ: Mapping[str, str], query: Mapping[str, str]) -> SimConfig:
+    """The environment's config with the URL's settings on top (same names, same checks).
+
+    Raises:
+        ConfigError: a URL setting is not allowed (the message names it).
+    """
+    known = {setting.env for setting in SETTINGS.values()} - {SETTINGS["customers_file"].env}
+    return SimConfig.from_env({**environ, **{k: v for k, v in query.items() if k in known}})
+
+
+def download_name(config: SimConfig, kind: str) -> str:
+    """A download's file name that says which settings made it, e.g. ``events_6x10_avg6_24h_seed0.csv``."""
+    start = format_start(config.start).replace(":", "").replace("-", "")
+    profile = "" if len(set(config.arrival_profile)) == 1 else "_profile"
+    return (
+        f"events_{config.width}x{config.height}_door{config.door[0]}-{config.door[1]}"
+        f"_avg{config.customers_average_in_store:g}_{config.hours:g}h_{start}_seed{config.seed}"
+        f"{profile}.{kind}"
+    )
+
+
+def typical_visit_index(choices: pd.DataFrame) -> int:
+    """Position in ``choices`` of a visit of typical length (the median duration), 0 if empty."""
+    if choices.empty:
+        return 0
+    durations = choices["duration"].to_numpy(dtype=np.float64)
+    return int(np.argmin(np.abs(durations - np.median(durations))))
+
+
+def events_with_time(frame: pd.DataFrame) -> pd.DataFrame:
+    """Events with a readable UTC ``time`` column first (``ts`` stays, as sent)."""
+    time_text = pd.to_datetime(frame["ts"].to_numpy(dtype=np.int64), unit="s").strftime("%Y-%m-%d %H:%M:%S")
+    return frame.assign(time=time_text)[["time", *frame.columns]]
+
+
+def profile_svg(
+    weights: Sequence[float], width: int = 110, height: int = 250, colour: str = "#1f6fb4"
+) -> str:
+    """The 24 hourly weights as a small SVG bar chart: hour 0 on top, like the table beside it.
+
+    A picture, not a plotly figure: it stands in the sidebar on every page view, and a plotly
+    figure there costs the browser about as much as one of the store's heatmaps.
+    """
+    values = np.asarray(weights, dtype=np.float64)
+    top = values.max() if len(values) and values.max() > 0 else 1.0
+    label, row = 18, height / 24
+    bars = []
+    for hour, value in enumerate(values):
+        length = (width - label - 2) * value / top
+        bars.append(
+            f'<rect x="{label}" y="{hour * row + 1:.1f}" width="{length:.1f}" '
+            f'height="{row - 2:.1f}" fill="{colour}"><title>{hour:02d}:00 weight {value:g}</title></rect>'
+        )
+        if hour % 6 == 0:
+            bars.append(
+                f'<text x="{label - 3}" y="{hour * row + row - 1:.1f}" font-size="9" '
+                f'text-anchor="end" fill="#808495" font-family="sans-serif">{hour:02d}</text>'
+            )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}">{"".join(bars)}</svg>'
+    )

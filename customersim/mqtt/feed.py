@@ -12,6 +12,7 @@ import collections
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,9 +43,18 @@ class MessageFeed:
         settings: the broker and topics (QoS of the subscription: ``settings.qos``).
         maxlen: how many of the latest messages to keep.
         give_up_after: seconds to keep trying the first connection.
+        accept: optional ``accept(topic, payload bytes) -> bool``, called on paho's thread for
+            each message; a message it declines is neither kept nor counted (other publishers
+            on the same topics, when only one publisher's messages are wanted).
     """
 
-    def __init__(self, settings: MqttSettings, maxlen: int = 50, give_up_after: float = 10.0) -> None:
+    def __init__(
+        self,
+        settings: MqttSettings,
+        maxlen: int = 50,
+        give_up_after: float = 10.0,
+        accept: Callable[[str, bytes], bool] | None = None,
+    ) -> None:
         if settings.mock or not settings.host:
             raise ValueError("a message feed needs a real broker (a host, not mock mode)")
         self.settings = settings
@@ -52,6 +62,7 @@ class MessageFeed:
         self._messages: collections.deque[FeedMessage] = collections.deque(maxlen=maxlen)
         self._lock = threading.Lock()
         self._received = 0
+        self._accept = accept
         self._stop = threading.Event()
         # A client id of its own: the broker would drop the publisher if the two shared one.
         self._client = make_client(settings, f"{settings.client_id}-feed-{uuid.uuid4().hex[:8]}")
@@ -85,6 +96,8 @@ class MessageFeed:
             client.subscribe([(topic, self.settings.qos) for topic in self.settings.topics.as_tuple()])
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if self._accept is not None and not self._accept(message.topic, message.payload):
+            return
         item = FeedMessage(message.topic, message.payload.decode("utf-8", "replace"), time.time())
         with self._lock:
             self._messages.append(item)

@@ -46,3 +46,18 @@ def trace(figure: dict, name: str) -> dict:
         if item.get("name") == name:
             return item
     raise KeyError(f"no trace {name!r}: {[item.get('name') for item in figure['data']]}")
+
+
+def outlined_cells(figure: dict, name: str) -> list[tuple[float, float, float, float]]:
+    """The squares a line trace (``door``) outlines: ``(x0, x1, y0, y1)`` per square, in cells."""
+    data = trace(figure, name)
+    squares, xs, ys = [], [], []
+    for x, y in zip([*data["x"], None], [*data["y"], None], strict=True):
+        if x is None:
+            if xs:
+                squares.append((min(xs), max(xs), min(ys), max(ys)))
+            xs, ys = [], []
+        else:
+            xs.append(float(x))
+            ys.append(float(y))
+    return squares

@@ -48,7 +48,8 @@ def launch_chromium(playwright: Any) -> Any:
 class AppServer:
     """``streamlit run app.py`` on a free port with the given environment."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, app: Path = ROOT / "app.py") -> None:
+        self.app = app
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = env
@@ -61,7 +62,7 @@ class AppServer:
             "-m",
             "streamlit",
             "run",
-            str(ROOT / "app.py"),
+            str(self.app),
             "--server.headless",
             "true",
             "--server.address",
@@ -74,7 +75,7 @@ class AppServer:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            streamlit, cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+            streamlit, cwd=self.app.parent, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + timeout
         while True:

@@ -330,18 +330,20 @@ cols[3].metric(
 overview, journeys, events, publish = st.tabs(
     ["Store", "Journeys", "Events", "Publish"], key="tab", on_change="rerun"
 )
+# Figures carry their own look (customersim.plots.TEMPLATE, the theme's font and accent):
+# theme=None spares the browser restyling each one before drawing it.
 if overview.open is not False:
     with overview:
-        st.plotly_chart(plots.occupancy_figure(frame, config), key="fig_occupancy")
+        st.plotly_chart(plots.occupancy_figure(frame, config), key="fig_occupancy", theme=None)
         left, right = st.columns(2)
-        left.plotly_chart(plots.visits_heatmap(frame, config), key="fig_visits")
-        right.plotly_chart(plots.dwell_heatmap(frame, config), key="fig_dwell")
+        left.plotly_chart(plots.visits_heatmap(frame, config), key="fig_visits", theme=None)
+        right.plotly_chart(plots.dwell_heatmap(frame, config), key="fig_dwell", theme=None)
         st.caption(
             "The store as the sensors see it: x to the right, y upwards, the door framed in red at "
             "the size of a cell. A move payload's x and y are the numbers under the square it lights "
             "up. *Cell entries* count steps onto a cell; *store visits* count trips through the door."
         )
-        st.plotly_chart(plots.arrivals_figure(frame, config), key="fig_arrivals")
+        st.plotly_chart(plots.arrivals_figure(frame, config), key="fig_arrivals", theme=None)
 
 if journeys.open is not False:
     with journeys:
@@ -386,7 +388,9 @@ if journeys.open is not False:
                 help="1 is the enter at the door; the last position is the exit",
             )
             st.plotly_chart(
-                plots.path_figure(path, config, step=step - 1, title=f"Visit {visit}"), key="fig_path"
+                plots.path_figure(path, config, step=step - 1, title=f"Visit {visit}"),
+                key="fig_path",
+                theme=None,
             )
             shown = events_with_time(path).iloc[max(0, step - 8) : step]
             st.caption(f"Positions {max(1, step - 7)} to {step} of {positions}, the current one last")

@@ -33,7 +33,7 @@ from customersim.metrics import (
 )
 
 # One look for the app's widgets (.streamlit/config.toml) and its figures.
-FONT = {"family": "Source Sans Pro, sans-serif", "size": 13, "color": "#31333f"}
+FONT = {"family": '"Source Sans", "Source Sans Pro", sans-serif', "size": 13, "color": "#31333f"}
 ACCENT = "#1f6fb4"
 _GRID = "#e6e9ef"
 # A small template instead of "plotly_white": the same white look, without the defaults for
@@ -48,6 +48,7 @@ TEMPLATE = go.layout.Template(
         "xaxis": {"gridcolor": _GRID, "linecolor": _GRID, "zerolinecolor": _GRID, "automargin": True},
         "yaxis": {"gridcolor": _GRID, "linecolor": _GRID, "zerolinecolor": _GRID, "automargin": True},
         "hoverlabel": {"align": "left"},
+        "title": {"x": 0.01, "xanchor": "left", "font": {"size": 16}},
     }
 )
 DOOR_COLOUR = "#d62728"

@@ -267,7 +267,7 @@ FIELD_LABELS: dict[str, str] = {
 
 
 def field_message(error: Exception) -> str:
-    """An error's message led by the sidebar field to change, e.g. ``Start (UTC): start (SIM_START) = ...``.
+    """An error's message led by the sidebar field to change, e.g. ``Start (UTC): start (...) = ...``.
 
     Setting errors start with the setting's name; a customer list that is too small is
     explained in one sentence and points at the two fields that fix it.
@@ -287,7 +287,7 @@ def field_message(error: Exception) -> str:
 
 
 def session_client_id(base: str, session: str) -> str:
-    """The MQTT client id of one browser session: ``MQTT_NAME`` and a short session tag.
+    """The MQTT client id of one browser session: the configured client id and a short session tag.
 
     Two clients with one id throw each other off the broker in a loop, so two tabs must never
     share one.

@@ -26,6 +26,7 @@ import time
 import uuid
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from customersim import plots
@@ -33,6 +34,7 @@ from customersim.app.live import BuiltinBroker, LiveSession, feed_table, setting
 from customersim.app.support import (
     SHOP_DAY_PROFILE,
     SPEEDS,
+    KeyFigures,
     check_app_size,
     config_from_key,
     config_from_query,
@@ -73,6 +75,29 @@ def simulated(key: tuple, upload: tuple[bytes, str] | None) -> pd.DataFrame:
     """The events of a config (by its :func:`config_key`) and customer list, cached per setting."""
     config = config_from_key(key)
     return simulate(config, customers_for(config, upload))
+
+
+# The store tab's pictures of a setting, built once: plotly checks every property of a figure
+# as it is built, which takes longer than the numbers behind it. Kept as objects (not pickled);
+# the page only serializes them.
+STORE_FIGURES = {
+    "occupancy": plots.occupancy_figure,
+    "visits": plots.visits_heatmap,
+    "dwell": plots.dwell_heatmap,
+    "arrivals": plots.arrivals_figure,
+}
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def store_figure(key: tuple, upload: tuple[bytes, str] | None, kind: str) -> go.Figure:
+    """One of :data:`STORE_FIGURES` for a config (by its :func:`config_key`) and customer list."""
+    return STORE_FIGURES[kind](simulated(key, upload), config_from_key(key))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def headline(key: tuple, upload: tuple[bytes, str] | None) -> KeyFigures:
+    """The headline numbers of a config and customer list."""
+    return key_figures(simulated(key, upload), config_from_key(key))
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -298,7 +323,8 @@ else:
         st.query_params.from_dict(wanted)
 
 # ------------------------------------------------------------------------------------- See
-figures = key_figures(frame, config)
+shown = config_key(config)  # the settings of what the page shows (the last good ones if stale)
+figures = headline(shown, upload)
 st.caption(
     f"{'Stale · ' if stale else ''}{config.width} x {config.height} cells, door at {config.door}, "
     f"{config.hours:g} h from {format_start(config.start)}, seed {config.seed}; "
@@ -334,16 +360,16 @@ overview, journeys, events, publish = st.tabs(
 # theme=None spares the browser restyling each one before drawing it.
 if overview.open is not False:
     with overview:
-        st.plotly_chart(plots.occupancy_figure(frame, config), key="fig_occupancy", theme=None)
+        st.plotly_chart(store_figure(shown, upload, "occupancy"), key="fig_occupancy", theme=None)
         left, right = st.columns(2)
-        left.plotly_chart(plots.visits_heatmap(frame, config), key="fig_visits", theme=None)
-        right.plotly_chart(plots.dwell_heatmap(frame, config), key="fig_dwell", theme=None)
+        left.plotly_chart(store_figure(shown, upload, "visits"), key="fig_visits", theme=None)
+        right.plotly_chart(store_figure(shown, upload, "dwell"), key="fig_dwell", theme=None)
         st.caption(
             "The store as the sensors see it: x to the right, y upwards, the door framed in red at "
             "the size of a cell. A move payload's x and y are the numbers under the square it lights "
             "up. *Cell entries* count steps onto a cell; *store visits* count trips through the door."
         )
-        st.plotly_chart(plots.arrivals_figure(frame, config), key="fig_arrivals", theme=None)
+        st.plotly_chart(store_figure(shown, upload, "arrivals"), key="fig_arrivals", theme=None)
 
 if journeys.open is not False:
     with journeys:

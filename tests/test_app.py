@@ -123,30 +123,25 @@ def test_default_page_draws_a_day_of_the_default_store(env) -> None:
     assert arrivals["layout"]["xaxis"]["range"] == [-0.5, 23.5]
 
 
-def test_a_changed_setting_redraws_the_heatmap_fast(env) -> None:
+def test_a_changed_setting_redraws_the_heatmap(env) -> None:
     at = page()
     before = chart(at, "fig_visits")["data"][0]["z"]
     at.number_input(key="width").set_value(8)
     run(at)  # the door's bound follows the width: x up to 7 from now on
     at.number_input(key="door_x").set_value(7)
-    began = time.perf_counter()
     run(at)
-    redraw = time.perf_counter() - began
     after = chart(at, "fig_visits")
     assert after["data"][0]["z"].shape == (10, 8) and before.shape == (10, 6)
     assert outlined_cells(after, "door") == [(6.5, 7.5, -0.5, 0.5)]
-    # Back to a config simulated before: served from the cache.
+    # Back to a config simulated before: the same store again (how fast is benchmarks/app_first_view.py's
+    # business, not a test's).
     at.number_input(key="width").set_value(6)
     at.number_input(key="door_x").set_value(0)
-    began = time.perf_counter()
     run(at)
-    cached = time.perf_counter() - began
     np.testing.assert_array_equal(chart(at, "fig_visits")["data"][0]["z"], before)
     at.number_input(key="seed").set_value(12345)
     run(at)
     assert not np.array_equal(chart(at, "fig_visits")["data"][0]["z"], before)
-    print(f"redraw after a change {redraw:.3f} s, from cache {cached:.3f} s")
-    assert redraw < 2.0 and cached < 1.0
 
 
 @pytest.mark.parametrize(

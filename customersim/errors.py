@@ -7,6 +7,8 @@ as one line; none of them needs a traceback to be understood.
 
 from __future__ import annotations
 
+EXCERPT_CHARS = 40
+
 
 class ConfigError(ValueError):
     """A setting has a value that is not allowed; the message names the setting."""
@@ -30,3 +32,20 @@ class UserError(Exception):
 
 # The errors a command maps to one line on stderr and exit status 1.
 FAILURES: tuple[type[Exception], ...] = (CapacityError, CustomerListError, MqttError, UserError)
+
+
+def excerpt(value: object, limit: int = EXCERPT_CHARS) -> str:
+    """A short, printable, one-line quote of a value for an error message.
+
+    Values from a user's file can be anything (binary junk, a whole line of a wrong file): the
+    message shows at most ``limit`` characters of it, with control and undecodable characters
+    written as escapes, so that it stays one readable line.
+
+    Example:
+        >>> print(excerpt("x" * 50))
+        'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'...
+    """
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    shortened = len(text) > limit
+    quoted = repr(text[:limit])  # repr escapes control characters and keeps it on one line
+    return f"{quoted}..." if shortened else quoted

@@ -12,8 +12,10 @@ customer ids as text (so ``"007"`` stays ``"007"``).
 
 from __future__ import annotations
 
+import csv
 import os
 import re
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -23,6 +25,8 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from customersim.contract import EventValueError, check_events
+from customersim.errors import excerpt
 from customersim.frame import COLUMNS, EVENT_TYPES, FrameValueError, event_codes, normalize_frame
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
@@ -210,14 +214,17 @@ def write_events(frames: pd.DataFrame | Iterable[pd.DataFrame], path: str | os.P
 def read_events(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read an events file (CSV or Parquet) into an events frame with the contract's dtypes.
 
+    The file must keep the contract (see :mod:`customersim.contract`): a value that does not
+    fit is refused, never cut or wrapped to fit the frame's dtypes.
+
     Raises:
         FileNotFoundError: no such file.
-        ValueError: the file cannot be parsed or a column has the wrong type; the message names
-            the file (and for CSV the line and column where pyarrow reports them).
+        ValueError: the file is not a regular file, cannot be parsed, lacks a required column
+            or holds a value the contract does not allow; the message names the file, the line
+            (CSV; the header is line 1) or the row (Parquet, from 0) and the column.
     """
     kind = file_format(path)
-    if not Path(path).exists():
-        raise FileNotFoundError(f"{path}: no such file")
+    _require_regular_file(path)
     try:
         if kind == "parquet":
             frame = pq.read_table(path).to_pandas()
@@ -227,15 +234,61 @@ def read_events(path: str | os.PathLike[str]) -> pd.DataFrame:
             )
             frame = pa_csv.read_csv(path, convert_options=convert).to_pandas()
     except (pa.ArrowInvalid, OSError) as error:
-        raise ValueError(f"{path}: cannot read events: {error}") from None
+        raise ValueError(f"{path}: cannot read events: {_arrow_message(error, path, kind)}") from None
     try:
+        check_events(frame)
         return normalize_frame(frame)
-    except FrameValueError as error:
-        if kind == "csv" and error.row is not None:  # the header is line 1
-            raise ValueError(
-                f"{path}, line {error.row + 2}, column {error.column}: {str(error).split(': ', 1)[1]}"
-            ) from None
-        raise ValueError(f"{path}: {error}") from None
+    except (EventValueError, FrameValueError) as error:
+        reason = error.reason if isinstance(error, EventValueError) else str(error).split(": ", 1)[-1]
+        where = [str(path)]
+        if error.row is not None:
+            where.append(f"line {error.row + 2}" if kind == "csv" else f"row {error.row}")
+        if error.column is not None:
+            where.append(f"column {error.column}")
+        raise ValueError(f"{', '.join(where)}: {reason}") from None
+
+
+def _require_regular_file(path: str | os.PathLike[str]) -> None:
+    # A directory would fail late with an odd message, and a FIFO would block the reader forever.
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such file") from None
+    if stat.S_ISDIR(mode):
+        raise ValueError(f"{path}: is a directory, not an events file")
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"{path}: is not a regular file (a pipe or a device?): expected an events file")
+
+
+_ROW_TEXT = re.compile(r"^(CSV parse error: .*?got \d+): (.*)$", re.DOTALL)
+_SCAN_LINES = 1_000_000  # how far a parse error's line is looked for
+
+
+def _arrow_message(error: Exception, path: str | os.PathLike[str], kind: str) -> str:
+    """pyarrow's reason in one short line, with the line number it leaves out where it is found."""
+    text = str(error).strip()
+    found = _ROW_TEXT.match(text)
+    if not found:
+        return text if text.isprintable() and len(text) <= 200 else excerpt(text, 200)
+    line = _first_ragged_line(path) if kind == "csv" else None
+    where = f"line {line}: " if line else ""
+    return f"{where}{found.group(1)}: {excerpt(found.group(2))}"
+
+
+def _first_ragged_line(path: str | os.PathLike[str]) -> int | None:
+    """The first line whose number of fields differs from the header's (None: not found)."""
+    with open(path, encoding="utf-8", errors="replace", newline="") as handle:
+        reader = csv.reader(handle)
+        try:
+            header = next(reader, [])
+            for row in reader:
+                if row and len(row) != len(header):  # pyarrow skips blank lines too
+                    return reader.line_num
+                if reader.line_num > _SCAN_LINES:
+                    return None
+        except csv.Error:
+            return None
+    return None
 
 
 __all__ = [

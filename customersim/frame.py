@@ -117,6 +117,8 @@ def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
             continue
         if column == "event" and not out[column].isin(EVENT_TYPES).all():
             continue  # keep unknown event names as they are, for the validator to report
+        if isinstance(dtype, str) and dtype.startswith("int"):
+            _require_exact(out[column], column, dtype)  # astype would wrap or truncate silently
         try:
             if column == "customer_id":
                 out[column] = out[column].astype(STRING_DTYPE)
@@ -134,6 +136,28 @@ class FrameValueError(ValueError):
         self.column, self.row = column, row
         where = f"row {row}, " if row is not None else ""
         super().__init__(f"{where}column {column!r}: cannot be read as {dtype}: {error}")
+
+
+def _require_exact(values: pd.Series, column: str, dtype: str) -> None:
+    """Raise unless every value is a whole number that ``dtype`` holds as it is."""
+    if pd.api.types.is_integer_dtype(values.dtype) and not values.hasnans:
+        if np.can_cast(values.dtype, dtype):
+            return
+        numbers = values.to_numpy()
+        low, high = np.iinfo(dtype).min, np.iinfo(dtype).max
+        bad = (numbers < low) | (numbers > high)
+    else:
+        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        low, high = np.iinfo(dtype).min, np.iinfo(dtype).max
+        with np.errstate(invalid="ignore"):
+            # float(high) + 1: the int64 maximum is not a float; 2**63 is.
+            bad = ~np.isfinite(numbers) | (numbers % 1 != 0) | (numbers < low) | (numbers >= float(high) + 1)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        value = values.iloc[row]
+        value = value.item() if isinstance(value, np.generic) else value
+        reason = ValueError(f"{value!r} is not a whole number from {low} to {high}")
+        raise FrameValueError(column, row, dtype, reason)
 
 
 def _first_bad_row(values: pd.Series, dtype) -> int | None:

@@ -1,5 +1,8 @@
 """File sinks: round trips, byte-identical output for any chunking and any number of workers."""
 
+import os
+import re
+
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
@@ -7,6 +10,7 @@ import pytest
 
 from customersim import SimConfig, files, simulate, simulate_chunks
 from customersim.files import EventsWriter, read_events, table_from_columns, write_events
+from customersim.frame import FrameValueError, normalize_frame
 from customersim.simulation import simulate_blocks
 
 CONFIG = SimConfig(customers_average_in_store=20, hours=36, seed=12)
@@ -127,14 +131,138 @@ def test_ids_with_commas_and_quotes_are_quoted_in_csv(tmp_path):
 def test_broken_csv_names_file_line_and_column(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("ts,event,customer_id,x,y\n1,enter,1,0,0\n2,move,1,1,1\n3,move,1,1,half\n")
-    with pytest.raises(ValueError, match=r"bad.csv, line 4, column y: cannot be read as int16"):
+    with pytest.raises(
+        ValueError, match=r"bad.csv, line 4, column y: 'half' is not allowed: expected a whole"
+    ):
         read_events(path)
 
 
-def test_unknown_event_names_reach_the_validator(tmp_path):
-    from customersim import validate_events
+HEADER = "ts,event,customer_id,x,y,visit\n"
+ENTER = "1767571200,enter,1,0,0,0\n"
 
-    path = tmp_path / "odd.csv"
-    path.write_text("ts,event,customer_id,x,y\n1,enter,1,0,0\n2,jump,1,1,1\n")
-    report = validate_events(read_events(path))
-    assert report.violations["message"].tolist() == ["event 'jump' is not one of enter, move, exit"]
+
+@pytest.mark.parametrize(
+    ("rows", "words"),
+    [
+        # 16 bits would wrap 65536 to 0, and a fraction would be cut: refused, never made to fit.
+        (
+            ENTER + "1767571210,move,1,65536,0,0\n",
+            "line 3, column x: 65536 is not allowed: expected a whole number from 0 to 32767",
+        ),
+        (ENTER + "1767571210,move,1,1,-1,0\n", "line 3, column y: -1 is not allowed"),
+        (
+            ENTER + "1767571213.9,move,1,1,0,0\n",
+            "line 3, column ts: 1767571213.9 is not allowed: expected a whole number from 0",
+        ),
+        (
+            "-5,enter,1,0,0,0\n-4,exit,1,0,0,0\n",
+            "line 2, column ts: -5 is not allowed: expected a whole number from 0 to 9007199254740992 "
+            "(1 more rows like it)",
+        ),
+        (
+            ENTER + "1767571210,move,,1,0,0\n",
+            "line 3, column customer_id: '' is not allowed: expected a non-blank id",
+        ),
+        (ENTER + "1767571210,move,  ,1,0,0\n", "line 3, column customer_id: '  ' is not allowed"),
+        (
+            ENTER + "1767571210,jump,1,1,0,0\n",
+            "line 3, column event: 'jump' is not allowed: expected one of enter, move, exit",
+        ),
+        ("1767571200,0,1,0,0,0\n", "line 2, column event: '0' is not allowed"),
+        (ENTER + ",move,1,1,0,0\n", "line 3, column ts: a missing value is not allowed"),
+        (ENTER + "1767571210,move,1,1,0,0.5\n", "line 3, column visit: 0.5 is not allowed"),
+    ],
+)
+def test_reading_refuses_values_outside_the_contract(tmp_path, rows, words):
+    path = tmp_path / "bad.csv"
+    path.write_text(HEADER + rows)
+    with pytest.raises(ValueError) as caught:
+        read_events(path)
+    assert str(caught.value).startswith(f"{path}, {words}"), caught.value
+
+
+@pytest.mark.parametrize(
+    ("header", "words"),
+    [
+        ("ts,event,x,y\n1,enter,0,0\n", "missing column(s) customer_id"),
+        ("ts,event,customer_id,x\n1,enter,1,0\n", "missing column(s) y"),
+        (
+            "a,b,c\n1,2,3\n",
+            "missing column(s) ts, event, customer_id, x, y: expected the columns ts, event, "
+            "customer_id, x, y (found 'a', 'b', 'c')",
+        ),
+    ],
+)
+def test_reading_names_missing_columns(tmp_path, header, words):
+    path = tmp_path / "bad.csv"
+    path.write_text(header)
+    with pytest.raises(ValueError, match=re.escape(f"{path}: {words}")):
+        read_events(path)
+
+
+def _parquet(path, **columns):
+    base = {
+        "ts": np.array([1767571200, 1767571210, 1767571220], dtype=np.int64),
+        "event": ["enter", "move", "exit"],
+        "customer_id": ["1", "1", "1"],
+        "x": np.array([0, 1, 0], dtype=np.int16),
+        "y": np.array([0, 0, 0], dtype=np.int16),
+    }
+    pd.DataFrame({**base, **columns}).to_parquet(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("columns", "words"),
+    [
+        ({"ts": [1767571200.0, 1767571213.9, 1767571220.0]}, "row 1, column ts: 1767571213.9 is not allowed"),
+        ({"x": np.array([0, 65536, 0], dtype=np.int32)}, "row 1, column x: 65536 is not allowed"),
+        ({"ts": np.array([-1, 0, 1], dtype=np.int64)}, "row 0, column ts: -1 is not allowed"),
+        (
+            {"event": np.array([0, 1, 2], dtype=np.int8)},
+            "row 0, column event: 0 is not allowed: expected one of",
+        ),
+        ({"customer_id": ["1", None, "1"]}, "row 1, column customer_id: a missing value is not allowed"),
+        ({"customer_id": ["1", "", "1"]}, "row 1, column customer_id: '' is not allowed"),
+    ],
+)
+def test_reading_parquet_refuses_values_outside_the_contract(tmp_path, columns, words):
+    path = _parquet(tmp_path / "bad.parquet", **columns)
+    with pytest.raises(ValueError) as caught:
+        read_events(path)
+    assert str(caught.value).startswith(f"{path}, {words}")
+
+
+def test_whole_numbers_in_a_float_column_are_read_exactly(tmp_path):
+    path = _parquet(tmp_path / "floats.parquet", ts=[1767571200.0, 1767571210.0, 1767571220.0])
+    frame = read_events(path)
+    assert frame["ts"].dtype == "int64" and frame["ts"].tolist() == [1767571200, 1767571210, 1767571220]
+
+
+def test_normalize_frame_never_wraps_or_cuts():
+    with pytest.raises(
+        FrameValueError, match=r"row 1, column 'x'.*65536 is not a whole number from -32768 to 32767"
+    ):
+        normalize_frame(pd.DataFrame({"x": [1, 65536]}))
+    with pytest.raises(FrameValueError, match=r"row 0, column 'ts'.*1.5 is not a whole number"):
+        normalize_frame(pd.DataFrame({"ts": [1.5, 2.0]}))
+    assert normalize_frame(pd.DataFrame({"ts": [1.0, 2.0]}))["ts"].tolist() == [1, 2]
+
+
+def test_a_folder_or_a_pipe_is_not_an_events_file(tmp_path):
+    (tmp_path / "folder.csv").mkdir()
+    with pytest.raises(ValueError, match=r"folder\.csv: is a directory"):
+        read_events(tmp_path / "folder.csv")
+    os.mkfifo(tmp_path / "pipe.csv")  # reading it would wait for a writer forever
+    with pytest.raises(ValueError, match=r"pipe\.csv: is not a regular file"):
+        read_events(tmp_path / "pipe.csv")
+
+
+def test_binary_junk_is_quoted_short_and_printable(tmp_path):
+    path = tmp_path / "junk.csv"
+    path.write_bytes(b"ts,event,customer_id,x,y\n1,enter,1,0,0\n\x00\xff\r\x1b[2J\x0b\x0c\x85" * 40)
+    with pytest.raises(ValueError) as caught:
+        read_events(path)
+    message = str(caught.value)
+    assert message.isprintable() and len(message) < len(str(path)) + 200, message
+    assert "cannot read events: line 3: CSV parse error" in message

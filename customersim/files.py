@@ -15,9 +15,13 @@ from __future__ import annotations
 import csv
 import os
 import re
+import signal
 import stat
+import tempfile
+import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -95,7 +99,12 @@ class EventsWriter:
 
     The bytes written depend only on the rows, never on how they were split into chunks:
     Parquet row groups are always :data:`PARQUET_ROW_GROUP` rows (the last may be shorter),
-    and CSV has one header line. The file appears under its name only when it is complete.
+    and CSV has one header line.
+
+    The file appears under its name only when it is complete. Until then the rows go to a
+    temporary file of its own in the same folder (so two writers of one path never share one),
+    which is renamed over the path at the end, atomically, and removed on every way of failing:
+    an exception, SIGTERM or SIGHUP while writing, a failed final flush or rename.
 
     Example:
         >>> with EventsWriter("week.parquet") as writer:      # doctest: +SKIP
@@ -107,11 +116,12 @@ class EventsWriter:
         self.path = Path(path)
         self.format = file_format(self.path)
         self.rows = 0
-        self._tmp = self.path.with_name(self.path.name + ".partial")
+        self._tmp: Path | None = None
         self._handle = None
         self._parquet: pq.ParquetWriter | None = None
         self._buffered: list[pa.Table] = []
         self._buffered_rows = 0
+        self._signals = _EndOnSignal()
 
     def write(self, frame: pd.DataFrame) -> None:
         """Append an events frame."""
@@ -129,12 +139,7 @@ class EventsWriter:
                 table["customer_id"].cast(pa.large_string()),
             )
         if self._handle is None and self._parquet is None:
-            self._tmp.parent.mkdir(parents=True, exist_ok=True)
-            if self.format == "parquet":
-                self._parquet = pq.ParquetWriter(self._tmp, table.schema, compression=PARQUET_COMPRESSION)
-            else:
-                self._handle = open(self._tmp, "wb")  # noqa: SIM115 -- closed by close() or abort()
-                self._handle.write((",".join(table.column_names) + "\n").encode())
+            self._open(table)
         self.rows += table.num_rows
         if self.format == "csv":
             _write_csv_rows(table, self._handle)
@@ -143,6 +148,18 @@ class EventsWriter:
         self._buffered_rows += table.num_rows
         if self._buffered_rows >= PARQUET_ROW_GROUP:
             self._flush_row_groups(final=False)
+
+    def _open(self, table: pa.Table) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._signals.install()  # before the file exists (a no-op after __enter__)
+        handle, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial", dir=self.path.parent)
+        self._tmp = Path(name)
+        if self.format == "parquet":
+            os.close(handle)
+            self._parquet = pq.ParquetWriter(self._tmp, table.schema, compression=PARQUET_COMPRESSION)
+        else:
+            self._handle = os.fdopen(handle, "wb")
+            self._handle.write((",".join(table.column_names) + "\n").encode())
 
     def _flush_row_groups(self, *, final: bool) -> None:
         pending = pa.concat_tables(self._buffered) if len(self._buffered) > 1 else self._buffered[0]
@@ -155,27 +172,108 @@ class EventsWriter:
         self._buffered_rows = rest.num_rows
 
     def close(self, *, keep: bool = True) -> None:
-        """Finish the file; with ``keep=False`` (an error happened) the partial file is removed."""
-        if keep and self._handle is None and self._parquet is None:
-            self.write(_empty())  # nothing written: still leave a valid file with a header
-        if self._parquet is not None:
-            if keep and self._buffered:
-                self._flush_row_groups(final=True)
-            self._parquet.close()
-            self._parquet = None
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
-        if keep:
-            os.replace(self._tmp, self.path)
-        else:
-            self._tmp.unlink(missing_ok=True)
+        """Finish the file; with ``keep=False`` (an error happened) the partial file is removed.
+
+        Raises:
+            OSError: the last rows could not be written or the file not renamed; the
+                temporary file is removed all the same.
+        """
+        try:
+            if keep:
+                if self._handle is None and self._parquet is None:
+                    self.write(_empty())  # nothing written: still leave a valid file with a header
+                if self._parquet is not None and self._buffered:
+                    self._flush_row_groups(final=True)
+            self._close_files()
+            if keep and self._tmp is not None:
+                os.chmod(self._tmp, _permissions())  # private while written, like any file once done
+                os.replace(self._tmp, self.path)
+                self._tmp = None
+        finally:
+            self._close_files()  # after a failure above; a no-op otherwise
+            self._discard()
+            self._signals.restore()
+
+    def _close_files(self) -> None:
+        parquet, handle = self._parquet, self._handle
+        self._parquet = self._handle = None
+        try:
+            if parquet is not None:
+                parquet.close()
+        finally:
+            if handle is not None:
+                handle.close()
+
+    def _discard(self) -> None:
+        """Remove the temporary file, if any (it was not renamed over the path)."""
+        tmp, self._tmp = self._tmp, None
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> EventsWriter:
+        # Here, in the caller's thread: the rows may be written from another one later
+        # (customersim.dataset writes in a thread of its own), where no handler can be installed.
+        self._signals.install()
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.close(keep=exc_type is None)
+
+
+def _permissions() -> int:
+    """The mode a new file gets under the process's umask (mkstemp makes it 0600)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+class _EndOnSignal:
+    """While a file is written: SIGTERM and SIGHUP end the process without leaving it behind.
+
+    Their default action would kill the process on the spot, before any ``finally`` could
+    remove the temporary file. Instead the signal raises :class:`SystemExit` (status 128 +
+    signal number, as a shell reports a killed process), which unwinds through the writer's
+    ``with`` block and removes the file. A handler someone else installed keeps its say: it is
+    called instead, and decides. Only the main thread can install handlers: the writer does so
+    when its ``with`` block is entered, wherever the rows are written from later.
+    """
+
+    SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+    def __init__(self) -> None:
+        self._previous: dict[int, Any] = {}  # while installed
+        self._original: dict[int, Any] = {}  # what a signal gets once the writing is over
+        self._pid = os.getpid()
+
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread() or self._previous:
+            return
+        self._pid = os.getpid()
+        for signum in self.SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._handle)
+        self._original = dict(self._previous)
+
+    def restore(self) -> None:
+        previous, self._previous = self._previous, {}
+        if os.getpid() != self._pid or threading.current_thread() is not threading.main_thread():
+            return  # cannot put the handlers back from here: _handle hands the signals back
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if os.getpid() != self._pid or not self._previous:
+            # Not writing any more, or a worker process forked meanwhile (it has no file to
+            # remove): the signal gets the handling it had before.
+            signal.signal(signum, self._original.get(signum, signal.SIG_DFL))
+            os.kill(os.getpid(), signum)
+            return
+        previous = self._previous[signum]
+        if previous == signal.SIG_IGN:
+            return
+        if callable(previous):
+            previous(signum, frame)
+            return
+        raise SystemExit(128 + signum)
 
 
 _NEEDS_QUOTES = re.compile(r'[",\r\n]')

@@ -2,6 +2,12 @@
 
 import os
 import re
+import resource
+import signal
+import stat
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -266,3 +272,127 @@ def test_binary_junk_is_quoted_short_and_printable(tmp_path):
     message = str(caught.value)
     assert message.isprintable() and len(message) < len(str(path)) + 200, message
     assert "cannot read events: line 3: CSV parse error" in message
+
+
+# Writing: the file appears whole under its name or not at all, and no temporary file stays.
+
+GENERATE = [sys.executable, "-m", "customersim", "generate", "--quiet", "--average-inside", "50"]
+
+
+def _generate(out, *args):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.Popen(
+        [*GENERATE, "--out", str(out), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _reference(path, config):
+    ids, blocks = simulate_blocks(config)
+    with EventsWriter(path) as writer:
+        for block in blocks:
+            writer.write_table(table_from_columns(block, ids))
+    return path.read_bytes()
+
+
+def _wait_for_temporary_file(folder, process, deadline=60.0):
+    end = time.monotonic() + deadline
+    while time.monotonic() < end and process.poll() is None:
+        if list(folder.iterdir()):
+            return
+        time.sleep(0.01)  # polling for the file to appear, with a deadline
+    raise AssertionError(f"no temporary file appeared; exit status {process.poll()}")
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_two_runs_into_one_file_never_mix(tmp_path, suffix):
+    refs = tmp_path / "refs"
+    refs.mkdir()
+    hours = 200  # a few blocks of simulated time: the first run is still writing after its first
+    configs = {seed: SimConfig(customers_average_in_store=50, hours=hours, seed=seed) for seed in (1, 2)}
+    expected = {seed: _reference(refs / f"{seed}{suffix}", config) for seed, config in configs.items()}
+    target = tmp_path / "out"
+    target.mkdir()
+    out = target / f"week{suffix}"
+    # The worst interleaving, made certain: the first run is frozen halfway through its file while
+    # the second writes the whole of its own and renames it; then the first goes on and finishes.
+    first = _generate(out, "--hours", str(hours), "--seed", "1")
+    try:
+        _wait_for_temporary_file(target, first)
+        first.send_signal(signal.SIGSTOP)
+        assert first.poll() is None, "the first run ended before it could be paused halfway"
+        second = _generate(out, "--hours", str(hours), "--seed", "2")
+        second_result = (second.wait(timeout=300), *second.communicate())
+        assert second_result[0] == 0 and out.read_bytes() == expected[2], second_result
+    finally:
+        first.send_signal(signal.SIGCONT)
+    code, _, err = first.wait(timeout=300), *first.communicate()
+    # The first run also writes a whole file, which replaces the second's (the last rename wins),
+    # or fails in one clean line and leaves the second's file alone; never a mix of both.
+    assert out.read_bytes() == (expected[1] if code == 0 else expected[2]), err
+    assert code == 0 or (err.count("\n") == 1 and "Traceback" not in err), err
+    assert [p.name for p in target.iterdir()] == [out.name]  # no temporary file left
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_signal_during_a_long_generate_leaves_no_file(tmp_path, signum, suffix):
+    out = tmp_path / f"years{suffix}"
+    run = _generate(out, "--hours", "80000")  # minutes of work: it is stopped long before
+    try:
+        _wait_for_temporary_file(tmp_path, run)
+        run.send_signal(signum)
+        code = run.wait(timeout=60)
+    finally:
+        run.kill()
+    _, err = run.communicate()
+    assert code == 128 + signum and "Traceback" not in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_rename_leaves_no_temporary_file(tmp_path, capsys):
+    from customersim.cli import main
+
+    (tmp_path / "taken.csv").mkdir()  # the rename onto a folder fails at the very end
+    with pytest.raises(IsADirectoryError):
+        write_events(simulate(SimConfig(hours=1)), tmp_path / "taken.csv")
+    assert main(["generate", "--hours", "1", "--out", str(tmp_path / "taken.csv")], environ={}) == 1
+    err = capsys.readouterr().err
+    assert (
+        err.startswith(f"customersim generate: cannot write {tmp_path / 'taken.csv'}: ")
+        and err.count("\n") == 1
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["taken.csv"] and not list(
+        (tmp_path / "taken.csv").iterdir()
+    )
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_full_disk_leaves_no_temporary_file(tmp_path, suffix):
+    # A file size limit makes writes fail as a full disk does; Parquet fails in its final flush.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    limit = 100_000
+    result = subprocess.run(
+        [*GENERATE, "--hours", "24", "--out", str(tmp_path / f"day{suffix}")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)),
+        check=False,
+    )
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert f"cannot write {tmp_path / f'day{suffix}'}" in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_written_file_has_the_usual_permissions(tmp_path):
+    mask = os.umask(0o027)
+    try:
+        write_events(simulate(SimConfig(hours=1)), tmp_path / "e.csv")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "e.csv").stat().st_mode) == 0o640

@@ -60,8 +60,8 @@ def generate_command(args: argparse.Namespace, environ: Mapping[str, str]) -> in
     try:
         with SimulatedTimeBar(config.start, config.end, disable=args.quiet) as bar:
             summary = write_dataset(config, args.out, workers=args.workers, on_progress=bar.advance_to)
-    except OSError as error:
-        raise UserError(str(error)) from None
+    except OSError as error:  # a full disk, a folder in the way: nothing is left behind
+        raise UserError(f"cannot write {args.out}: {error}") from None
     print(
         f"wrote {args.out}: {summary.events} events, {summary.visits} visits, "
         f"{format_start(config.start)} + {config.hours:g} h, mean inside "

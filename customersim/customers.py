@@ -12,16 +12,18 @@ When no file is configured the built-in list is used: 1,000 invented customers m
 
 from __future__ import annotations
 
+import codecs
 import csv
 import functools
 import os
+import stat
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from customersim.config import SETTINGS
-from customersim.errors import CustomerListError
+from customersim.errors import CustomerListError, excerpt
 
 CUSTOMER_COLUMNS: tuple[str, ...] = (
     "customer_id",
@@ -62,21 +64,61 @@ def load_customers(path: str | os.PathLike[str] | None) -> pd.DataFrame:
 
 
 def _file_stamp(path: str) -> tuple[int, int]:
+    variable = SETTINGS.env("customers_file")
     try:
-        stat = os.stat(path)
+        info = os.stat(path)
     except FileNotFoundError:
-        variable = SETTINGS.env("customers_file")
         raise CustomerListError(f"{path}: customer list file not found ({variable})") from None
     except OSError as error:
         raise CustomerListError(f"{path}: cannot read the customer list: {error.strerror}") from None
-    return stat.st_mtime_ns, stat.st_size
+    if stat.S_ISDIR(info.st_mode):
+        raise CustomerListError(f"{path}: is a directory; expected a CSV file ({variable})")
+    if not stat.S_ISREG(info.st_mode):
+        # A FIFO would block the read forever, waiting for a writer.
+        raise CustomerListError(
+            f"{path}: is not a regular file (a pipe or a device?); expected a CSV file ({variable})"
+        )
+    return info.st_mtime_ns, info.st_size
 
 
 @functools.lru_cache(maxsize=8)
 def _load_file(path: str, _mtime_ns: int, _size: int) -> pd.DataFrame:
     # Cached by path and file stamp: the app and repeated simulations read a list once.
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        return parse_customers(handle.read(), path)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as error:
+        raise CustomerListError(f"{path}: cannot read the customer list: {error.strerror}") from None
+    return parse_customer_bytes(data, path)
+
+
+def parse_customer_bytes(data: bytes, source: str = "<customers>") -> pd.DataFrame:
+    """Parse the bytes of a customer-list file: UTF-8 CSV text (a BOM is allowed).
+
+    Raises:
+        CustomerListError: the bytes are not UTF-8 text (another encoding, a Parquet or other
+            binary file), or the text is not a usable list; the message names ``source``.
+    """
+    return parse_customers(_decode(data, source), source)
+
+
+def _decode(data: bytes, source: str) -> str:
+    expected = "a CSV text file in UTF-8 with a customer_id column"
+    if data.startswith(b"PAR1"):
+        raise CustomerListError(f"{source}: is a Parquet file; expected {expected}")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise CustomerListError(f"{source}: is UTF-16 text; expected {expected} (save it as UTF-8)")
+    if b"\x00" in data:
+        raise CustomerListError(f"{source}: is a binary file (it holds NUL bytes); expected {expected}")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        # Count the line of the first bad byte so the message points at it.
+        line = data[: error.start].count(b"\n") + 1
+        raise CustomerListError(
+            f"{source}, line {line}: not UTF-8 text (byte 0x{data[error.start]:02x} at offset "
+            f"{error.start}); expected {expected} (save it as UTF-8)"
+        ) from None
 
 
 def parse_customers(text: str, source: str = "<customers>") -> pd.DataFrame:
@@ -84,7 +126,11 @@ def parse_customers(text: str, source: str = "<customers>") -> pd.DataFrame:
 
     ``source`` is the name errors use for the file (an upload's name in the app).
     """
-    rows = list(csv.reader(text.splitlines()))
+    reader = csv.reader(text.splitlines())
+    try:
+        rows = list(reader)
+    except csv.Error as error:  # e.g. a field longer than the csv module's limit
+        raise CustomerListError(f"{source}, line {reader.line_num}: not a CSV line: {error}") from None
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise CustomerListError(
             f"{source}: the file is empty; expected a header line with a customer_id column"
@@ -92,7 +138,7 @@ def parse_customers(text: str, source: str = "<customers>") -> pd.DataFrame:
     header = [cell.strip() for cell in rows[0]]
     if "customer_id" not in header:
         raise CustomerListError(
-            f"{source}, line 1: no customer_id column in the header (found: {', '.join(header) or 'nothing'})"
+            f"{source}, line 1: no customer_id column in the header (found: {_names(header)})"
         )
     id_col = header.index("customer_id")
     body = rows[1:]
@@ -112,7 +158,7 @@ def parse_customers(text: str, source: str = "<customers>") -> pd.DataFrame:
             raise CustomerListError(f"{source}, line {line}, column customer_id: blank id")
         if customer_id in seen:
             raise CustomerListError(
-                f"{source}, line {line}, column customer_id: duplicate id {customer_id!r} "
+                f"{source}, line {line}, column customer_id: duplicate id {excerpt(customer_id)} "
                 f"(first on line {seen[customer_id]})"
             )
         seen[customer_id] = line
@@ -122,6 +168,13 @@ def parse_customers(text: str, source: str = "<customers>") -> pd.DataFrame:
     )
     frame["customer_id"] = frame["customer_id"].str.strip()
     return frame[["customer_id", *[c for c in header if c != "customer_id"]]]
+
+
+def _names(header: list[str], shown: int = 5) -> str:
+    if not any(header):
+        return "nothing"
+    more = f" and {len(header) - shown} more" if len(header) > shown else ""
+    return ", ".join(excerpt(name, 20) for name in header[:shown]) + more
 
 
 _FIRST_NAMES = (

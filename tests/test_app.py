@@ -281,6 +281,8 @@ def test_uploaded_customer_list_is_used(env) -> None:
             "the customer list has 5",
         ),
         (b"customer_id\n1\n\xff\xfe\n", "bad.csv, line 3: not UTF-8"),
+        ("customer_id\n1\n2\n".encode("utf-16"), "bad.csv: is UTF-16 text"),
+        (b"PAR1\x15\x04" + bytes(range(256)), "bad.csv: is a Parquet file"),
     ],
 )
 def test_a_bad_upload_names_the_line_and_column(env, content, words) -> None:

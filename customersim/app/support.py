@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from customersim.config import SETTINGS, ConfigError, SimConfig, format_start
-from customersim.customers import CustomerListError, load_customers, parse_customers
+from customersim.customers import CustomerListError, load_customers, parse_customer_bytes
 from customersim.errors import CapacityError
 from customersim.metrics import mean_occupancy, visit_table
 from customersim.mqtt.settings import MQTT_SETTINGS
@@ -144,13 +144,7 @@ def read_upload(data: bytes, name: str) -> pd.DataFrame:
     Raises:
         CustomerListError: the list cannot be used.
     """
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        # Count the line of the first bad byte so the message points at it.
-        line = data[: error.start].count(b"\n") + 1
-        raise CustomerListError(f"{name}, line {line}: not UTF-8 text (byte {error.start})") from None
-    return parse_customers(text, name)
+    return parse_customer_bytes(data, name)
 
 
 def customers_for(config: SimConfig, upload: tuple[bytes, str] | None) -> pd.DataFrame:

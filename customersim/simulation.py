@@ -8,7 +8,9 @@ file, or the built-in list) and turns the arrays into events frames.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
@@ -17,6 +19,7 @@ import pyarrow as pa
 from customersim.config import SimConfig
 from customersim.customers import load_customers
 from customersim.engine import iter_event_blocks, make_plan, simulate_columns
+from customersim.errors import CustomerListError, excerpt
 from customersim.frame import build_frame, empty_frame
 
 Customers = pd.DataFrame | Sequence[str] | None
@@ -28,12 +31,57 @@ def customer_ids(config: SimConfig, customers: Customers = None) -> pa.Array:
     Args:
         config: its ``customers_file`` is read when ``customers`` is None.
         customers: a customer-list frame (with ``customer_id``), a sequence of ids, or None.
+
+    Raises:
+        TypeError: ``config`` is not a :class:`SimConfig`, or ``customers`` is not a frame or a
+            sequence of ids.
+        CustomerListError: an id is missing, blank or given twice (a customer cannot be inside
+            twice at once), or the frame has no ``customer_id`` column.
     """
+    if not isinstance(config, SimConfig):
+        raise TypeError(f"config must be a SimConfig, not {type(config).__name__}")
     if customers is None:
-        customers = load_customers(config.customers_file)
-    if isinstance(customers, pd.DataFrame):
-        customers = customers["customer_id"]
-    return pa.array([str(c) for c in customers], type=pa.large_string())
+        ids = load_customers(config.customers_file)["customer_id"].tolist()  # checked as it is read
+    elif isinstance(customers, pd.DataFrame):
+        if "customer_id" not in customers.columns:
+            raise CustomerListError("customers: the frame has no customer_id column")
+        ids = _checked_ids(customers["customer_id"].tolist())
+    elif isinstance(customers, (Sequence, pd.Series, np.ndarray)) and not isinstance(customers, (str, bytes)):
+        ids = _checked_ids(list(customers))
+    else:
+        raise TypeError(
+            f"customers must be a customer-list frame or a sequence of ids, not {type(customers).__name__}"
+        )
+    return pa.array(ids, type=pa.large_string())
+
+
+def _checked_ids(ids: list) -> list[str]:
+    """The ids as text; refuses missing, blank and duplicate ones, naming the first."""
+    seen: dict[str, int] = {}
+    texts = []
+    for position, value in enumerate(ids):
+        if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+            raise CustomerListError(
+                f"customers[{position}]: missing id ({value!r}); every customer needs one"
+            )
+        text = str(value)
+        if not text.strip():
+            raise CustomerListError(f"customers[{position}]: blank id {excerpt(text)}")
+        if text in seen:
+            raise CustomerListError(
+                f"customers[{position}]: duplicate id {excerpt(text)} (first at position {seen[text]}); "
+                "a customer cannot be inside twice at once"
+            )
+        seen[text] = position
+        texts.append(text)
+    return texts
+
+
+def _check_workers(workers: object) -> None:
+    if isinstance(workers, bool) or not isinstance(workers, Integral):
+        raise TypeError(f"workers must be a whole number >= 1, not {type(workers).__name__}")
+    if workers < 1:
+        raise ValueError(f"workers = {workers} is not allowed: expected a whole number >= 1")
 
 
 def simulate(config: SimConfig, customers: Customers = None, *, workers: int = 1) -> pd.DataFrame:
@@ -52,8 +100,11 @@ def simulate(config: SimConfig, customers: Customers = None, *, workers: int = 1
 
     Raises:
         customersim.engine.CapacityError: the customer list is too small for the occupancy.
-        customersim.customers.CustomerListError: the customer list file cannot be used.
+        customersim.customers.CustomerListError: the customer list cannot be used (a missing,
+            blank or duplicate id; a file that cannot be read).
+        TypeError, ValueError: an argument of the wrong type or value; the message names it.
     """
+    _check_workers(workers)
     ids = customer_ids(config, customers)
     columns = simulate_columns(make_plan(config, len(ids)), workers=workers)
     return build_frame(
@@ -81,6 +132,8 @@ def simulate_chunks(
     ``chunk_rows``; memory stays flat however long the window. With ``endless`` the window
     has no end (``config.hours`` is ignored), for live services.
     """
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, Integral):
+        raise TypeError(f"chunk_rows must be a whole number >= 1, not {type(chunk_rows).__name__}")
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be a whole number >= 1, got {chunk_rows}")
     # Resolve the customer list and check capacity now, not at the first next(): a front end
@@ -113,6 +166,7 @@ def simulate_blocks(
     The fastest way to a file (no DataFrame in between); see
     :func:`customersim.engine.iter_event_blocks` for the columns. ``customer`` indexes the ids.
     """
+    _check_workers(workers)
     ids = customer_ids(config, customers)
     return ids, iter_event_blocks(make_plan(config, len(ids)), endless=endless, workers=workers)
 

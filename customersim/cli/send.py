@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from customersim.cli._logging import setup_logging
 from customersim.cli._mqtt_options import add_qos_argument, mqtt_settings, require_external_broker
-from customersim.config import parse_start
+from customersim.config import SETTINGS, SimConfig, parse_start
 from customersim.errors import UserError
 from customersim.events import EVENT_TYPES
 from customersim.mqtt import send_event
@@ -34,6 +34,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--x", type=int, default=None, help="cell x (move only)")
     parser.add_argument("--y", type=int, default=None, help="cell y (move only)")
+    for name in ("width", "height"):
+        parser.add_argument(
+            f"--{name}",
+            default=None,
+            metavar="CELLS",
+            help=f"store {name}: when given (or {SETTINGS[name].env} is set), the cell must be inside",
+        )
     parser.add_argument(
         "--timeout",
         type=float,
@@ -70,8 +77,20 @@ def send_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             x=args.x,
             y=args.y,
             timeout=args.timeout,
+            **_store_size(args, environ),
         )
     except ValueError as error:
         raise UserError(str(error)) from None
     print(f"{settings.topics.for_event(args.event)} {payload.decode('utf-8')}", file=sys.stdout)
     return 0
+
+
+def _store_size(args: argparse.Namespace, environ: Mapping[str, str]) -> dict[str, int | None]:
+    """The store's width and height where a flag or the environment gives them (else None)."""
+    given = {}
+    for name in ("width", "height"):
+        value = getattr(args, name) or environ.get(SETTINGS[name].env, "").strip()
+        if value:
+            given[name] = value
+    checked = SimConfig(**given)  # a bad value is a ConfigError naming the setting
+    return {name: getattr(checked, name) if name in given else None for name in ("width", "height")}

@@ -92,6 +92,8 @@ def send_event(
     y: int | None = None,
     *,
     timeout: float = 10.0,
+    width: int | None = None,
+    height: int | None = None,
 ) -> bytes:
     """Publish one event on its topic and wait for the broker to take it.
 
@@ -102,20 +104,26 @@ def send_event(
         ts: epoch seconds; default now.
         x, y: the cell of a move (required for moves, not allowed otherwise).
         timeout: seconds to reach the broker and get the acknowledgement, in all.
+        width, height: the store's size in cells, when known: x and y must be inside it.
 
     Returns:
         The payload that was sent.
 
     Raises:
-        ValueError: a bad event, x/y missing on a move / given on enter or exit, or a
-            timeout that is not above 0.
+        ValueError: a bad event, a blank id, a ts or cell that is not allowed, x/y missing
+            on a move / given on enter or exit, or a timeout that is not above 0; the message
+            names the argument.
         MqttError: no broker set, unreachable, refused, or no acknowledgement in time.
     """
     if not timeout > 0:
         raise ValueError(f"timeout = {timeout!r} is not allowed: expected seconds > 0")
     if event != "move" and (x is not None or y is not None):
         raise ValueError(f"x and y only go with move events, not {event!r}")
-    payload = encode_payload(event, customer_id, int(time.time()) if ts is None else ts, x, y)
+    from customersim.contract import check_event  # here: pandas stays out of a light import
+
+    ts = int(time.time()) if ts is None else ts
+    check_event(event, customer_id, ts, x, y, width=width, height=height)
+    payload = encode_payload(event, customer_id, ts, x, y)
     topic = settings.topics.for_event(event)
     if settings.mock:
         mock_log.info("%s %s", topic, payload.decode("utf-8"))

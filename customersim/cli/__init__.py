@@ -15,6 +15,7 @@ import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from typing import NoReturn
 
 from customersim.cli import customers, generate, publish, report, run, send, validate
 from customersim.errors import FAILURES, ConfigError
@@ -23,8 +24,15 @@ from customersim.errors import FAILURES, ConfigError
 COMMANDS = (generate, validate, publish, run, send, report, customers)
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors in one line (the usage text is what ``--help`` is for)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="customersim",
         description="Simulate shoppers in a store: datasets, validation and live MQTT events.",
     )

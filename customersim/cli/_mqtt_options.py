@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 
+from customersim.cli._checks import seconds_above_0
 from customersim.errors import UserError
 from customersim.mqtt import MqttSettings, parse_speed
 from customersim.mqtt.settings import MQTT_SETTINGS
@@ -35,7 +36,7 @@ def add_publish_arguments(
     add_qos_argument(group)
     group.add_argument(
         "--give-up-after",
-        type=float,
+        type=seconds_above_0,
         default=default_give_up,
         metavar="S",
         help="seconds to keep retrying an unreachable or lost broker before "

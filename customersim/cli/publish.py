@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from customersim.cli._chain_publish import add_chain_arguments, publish_chain
+from customersim.cli._checks import with_fields_checked
 from customersim.cli._logging import setup_logging
 from customersim.cli._mqtt_options import (
     add_publish_arguments,
@@ -155,7 +156,7 @@ def publish_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int
         return publish_chain(args, environ, settings, speed, PROGRESS_EVERY)
     from customersim.mqtt import Publisher
 
-    frames = _frames(args, environ)
+    frames = with_fields_checked(_frames(args, environ), extra_fields_from_args(args))
     try:
         publisher = Publisher(
             settings, speed, give_up_after=args.give_up_after, extra_fields=extra_fields_from_args(args)

@@ -22,6 +22,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from customersim.cli._checks import with_fields_checked
 from customersim.cli._logging import setup_logging
 from customersim.cli._mqtt_options import (
     add_publish_arguments,
@@ -106,6 +107,8 @@ def run_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from customersim.simulation import simulate_chunks
 
     frames = None if args.no_simulation else simulate_chunks(config, chunk_rows=args.chunk_rows, endless=True)
+    if frames is not None:
+        frames = with_fields_checked(frames, extra_fields_from_args(args))
     stream = _live_stream(frames, config, speed, args.scenario)
     broker: EmbeddedBroker | None = None
     server = None

@@ -96,7 +96,7 @@ def check_events(frame: pd.DataFrame) -> None:
             first = (row, str(column), f"{shown} is not allowed: expected {expected}", positions.size)
     if first is not None:
         row, column, reason, count = first
-        more = f" ({count - 1} more rows like it)" if count > 1 else ""
+        more = f" ({count - 1} more {'row' if count == 2 else 'rows'} like it)" if count > 1 else ""
         raise EventValueError(column, row, reason + more)
 
 

@@ -163,7 +163,7 @@ ENTER = "1767571200,enter,1,0,0,0\n"
         (
             "-5,enter,1,0,0,0\n-4,exit,1,0,0,0\n",
             "line 2, column ts: -5 is not allowed: expected a whole number from 0 to 9007199254740992 "
-            "(1 more rows like it)",
+            "(1 more row like it)",
         ),
         (
             ENTER + "1767571210,move,,1,0,0\n",

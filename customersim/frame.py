@@ -97,11 +97,12 @@ def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
     Only the columns present are converted, and ``event`` only when every name is known;
     checking that the required columns exist and hold valid values is
-    :mod:`customersim.validate`'s job.
+    :mod:`customersim.contract`'s job (for files) and :mod:`customersim.validate`'s. A number
+    is converted only when it stays what it was: never wrapped into 16 bits or cut to a whole.
 
     Raises:
-        FrameValueError: a column cannot be converted; the message names it and the first row
-            at fault.
+        FrameValueError: a column cannot be converted exactly; the message names it and the
+            first row at fault.
     """
     out = frame.copy()
     conversions = {

@@ -74,6 +74,7 @@ CASES: list[tuple[str, str]] = [
     ("publish --in {tmp}/fraction.csv", "line 3, column ts: 1767571213.9 is not allowed"),
     ("validate {tmp}/fraction.csv", "line 3, column ts: 1767571213.9 is not allowed"),
     ("validate {tmp}/negative.csv", "line 2, column ts: -5 is not allowed"),
+    ("report {tmp}/negative.csv --out {tmp}/r.html", "line 2, column ts: -5 is not allowed"),
     ("publish --in {tmp}/empty-id.csv", "line 2, column customer_id: '' is not allowed"),
     ("publish --in {tmp}/jump.csv", "line 3, column event: 'jump' is not allowed"),
     ("publish --in {tmp}/codes.csv", "line 2, column event: '0' is not allowed"),

@@ -7,12 +7,14 @@ framed at cell size, enters a bad start and finds the last figures still shown u
 naming the field, plays a journey and sees its position advance, then publishes from two tabs
 at once to one broker: a bare paho subscriber receives every message once, each tab's feed lists
 only its own messages, and nobody reconnects. The page must log no console errors. Screenshots
-of the whole page go to ``docs/`` (the README shows them); the password field stays empty.
+of the whole page go to ``test-artifacts/screenshots/``, and to ``docs/`` (the README shows them)
+when ``UPDATE_DOCS_SCREENSHOTS=1``; the password field stays empty.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections import Counter
@@ -28,7 +30,10 @@ from customersim.mqtt import encode_frame
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "test-artifacts"
-DOCS = ROOT / "docs"
+# A test run keeps its screenshots apart; the README's pictures change only when asked to.
+SCREENSHOTS = ROOT / (
+    "docs" if os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1" else "test-artifacts/screenshots"
+)
 
 # A drawn figure's data, read from plotly's own state in the page: the current figure whose
 # title holds the given words, as {title, z shape, door outline x, door outline y}.
@@ -77,8 +82,8 @@ def screenshot(page, name: str) -> None:
     height = page.evaluate(CONTENT_HEIGHT)
     page.set_viewport_size({"width": size["width"], "height": min(max(height, size["height"]), 6000)})
     time.sleep(0.5)  # let plotly finish its resize redraw; nothing to poll for in the page
-    DOCS.mkdir(exist_ok=True)
-    page.screenshot(path=str(DOCS / name), full_page=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
     page.set_viewport_size(size)
 
 

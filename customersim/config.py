@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from customersim.errors import ConfigError
+from customersim.floorplan import OPEN, Floorplan, load_floorplan, open_floorplan, resolve_layout_path
 from customersim.settings_table import NotAllowed, Setting, SettingsTable, number, optional_text, whole
 
 DEFAULT_START = "2026-01-05T00:00:00Z"
@@ -104,6 +105,13 @@ def _parse_door(value: Any) -> tuple[int, int]:
     except (TypeError, ValueError):
         raise ValueError("two whole numbers 'x,y'") from None
     return (x, y)
+
+
+def _parse_layout(value: Any) -> str:
+    name = OPEN if value is None or str(value).strip() == "" else str(value).strip()
+    if name != OPEN:
+        resolve_layout_path(name)  # a name that is neither shipped nor a file is refused here
+    return name
 
 
 def _door_text(cell: tuple[int, int]) -> str:
@@ -233,6 +241,28 @@ SETTINGS = SettingsTable(
             metavar="4|8",
         ),
         Setting(
+            name="layout",
+            env="STORE_LAYOUT",
+            help="floor plan: a shipped layout's name or a .toml layout file (open: the width x height rectangle)",
+            default=OPEN,
+            parse=_parse_layout,
+            allowed="the name of a shipped layout (open, fashion, supermarket) or the path of a layout file",
+            flag="--layout",
+            metavar="NAME|TOML",
+        ),
+        Setting(
+            name="focus_seconds",
+            env="FOCUS_SECONDS",
+            help="time in one department after which a shopper's stay is a focus event",
+            default=60.0,
+            parse=number,
+            low=1,
+            high=24 * 3600,
+            unit="seconds",
+            flag="--focus-seconds",
+            metavar="S",
+        ),
+        Setting(
             name="start",
             env="SIM_START",
             help="start of the simulated window (UTC)",
@@ -338,8 +368,9 @@ class SimConfig:
             variable, the value given and what is allowed.
     """
 
-    width: int = _DEFAULT["width"]
-    height: int = _DEFAULT["height"]
+    # None: from the layout's map, or the rows' defaults (6 x 10) for the open layout.
+    width: int | None = None
+    height: int | None = None
     customers_average_in_store: float = _DEFAULT["customers_average_in_store"]
     mean_visit_minutes: float = _DEFAULT["mean_visit_minutes"]
     dwell_mean_seconds: float = _DEFAULT["dwell_mean_seconds"]
@@ -348,6 +379,11 @@ class SimConfig:
     walk_seconds_per_cell: int = _DEFAULT["walk_seconds_per_cell"]
     door: tuple[int, int] = _DEFAULT["door"]
     neighbourhood: int = _DEFAULT["neighbourhood"]
+    layout: str = _DEFAULT["layout"]
+    # A minute in one department: longer than walking through one (a few cells at a few
+    # seconds each) or a glance at one shelf (about 25 s per category in store studies), about
+    # the time of a first browse of a department's racks.
+    focus_seconds: float = _DEFAULT["focus_seconds"]
     start: _EpochSeconds = _EpochSeconds()
     hours: float = _DEFAULT["hours"]
     seed: int = _DEFAULT["seed"]
@@ -356,7 +392,15 @@ class SimConfig:
 
     def __post_init__(self) -> None:
         for name in SETTINGS:
+            if getattr(self, name) is None and name in ("width", "height"):
+                continue  # settled by the layout below
             object.__setattr__(self, name, SETTINGS.convert(name, getattr(self, name)))
+        if self.layout != OPEN:
+            self._take_size_from_map()
+            return
+        for name in ("width", "height"):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, SETTINGS[name].default)
         x, y = self.door
         if not (0 <= x < self.width and 0 <= y < self.height):
             raise ConfigError(
@@ -364,6 +408,25 @@ class SimConfig:
                 f"{self.width} x {self.height} grid, x from 0 to {self.width - 1} and y from 0 to "
                 f"{self.height - 1}"
             )
+
+    def _take_size_from_map(self) -> None:
+        plan = load_floorplan(self.layout)
+        for name, size in (("width", plan.width), ("height", plan.height)):
+            given = getattr(self, name)
+            if given is not None and given != size:
+                raise ConfigError(
+                    f"{SETTINGS[name].label} = {given} conflicts with {SETTINGS['layout'].label} = "
+                    f"{self.layout!r}, whose map is {plan.width} x {plan.height}: leave "
+                    f"{SETTINGS.env(name)} unset or set it to {size}"
+                )
+            object.__setattr__(self, name, size)
+
+    @property
+    def floorplan(self) -> Floorplan:
+        """The store's floor plan: the layout file's map, or the open rectangle."""
+        if self.layout == OPEN:
+            return open_floorplan(self.width, self.height, self.door)
+        return load_floorplan(self.layout)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> SimConfig:
@@ -381,7 +444,13 @@ class SimConfig:
         return cls(**values)
 
     def replace(self, **changes: Any) -> SimConfig:
-        """A copy with some settings changed (validated again)."""
+        """A copy with some settings changed (validated again).
+
+        Changing the layout lets the new map set the grid size unless a size is given too.
+        """
+        if changes.get("layout", self.layout) != self.layout:
+            changes.setdefault("width", None)
+            changes.setdefault("height", None)
         return dataclasses.replace(self, **changes)
 
     @property

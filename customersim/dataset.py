@@ -80,9 +80,10 @@ def write_dataset(
     start = config.start
     tally = OccupancyTally(start, config.end)
     ids, blocks = simulate_blocks(config, customers, workers=workers)
+    departments = config.floorplan.departments
     with EventsWriter(path) as writer, _Pipeline(writer.write_table) as pipeline:
         for block in blocks:
-            pipeline.put(table_from_columns(block, ids))
+            pipeline.put(table_from_columns(block, ids, departments))
             tally.update_arrays(block["ts"], block["event"], block["visit"])
             if on_progress is not None:
                 on_progress(int(block["ts"][-1]))

@@ -217,7 +217,7 @@ def _merge_at(columns: dict[str, np.ndarray], join: int, end: int) -> None:
 
 def window_frame(window: Window) -> pd.DataFrame:
     """One partition of :func:`events_dataframe`: the window's events frame."""
-    frame = _to_frame(window_columns(window), window.source.ids)
+    frame = _to_frame(window_columns(window), window.source.ids, window.source.config.floorplan.departments)
     if window.source.store_dtype is not None:
         frame = with_store_id(frame, window.source.store_id, window.source.store_dtype)
     return frame
@@ -356,7 +356,7 @@ def write_window(window: Window, out: str) -> pd.DataFrame:
     ts = columns["ts"]
     files = 0
     if len(ts):
-        table = table_from_columns(columns, window.source.ids)
+        table = table_from_columns(columns, window.source.ids, window.source.config.floorplan.departments)
         days = ts // 86400
         cuts = np.flatnonzero(np.diff(days)) + 1
         for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(ts)], strict=True):

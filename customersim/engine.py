@@ -2,17 +2,17 @@
 
 The story of one visit: a shopper arrives (a Poisson process whose rate follows Little's law,
 ``rate = target average inside / mean visit length``, shaped by the hour of day), is given a
-visit length ``D`` and a customer from the list who is not inside already, and enters at the
-door. They dwell at a cell, step to a random neighbouring cell, dwell again, and so on while
-there is time left to get back; then they walk the shortest path to the door at
-``walk_seconds_per_cell`` and exit exactly ``D`` seconds after entering. Because every visit
+visit length ``D`` and a customer from the list who is not inside already, and enters at an
+entrance. They make a trip (:mod:`customersim.trips`): stops chosen by the departments'
+attraction, shortest walks between them, browsing inside each department, the checkout, and
+the nearest exit, which they leave exactly ``D`` seconds after entering. Because every visit
 lasts exactly its ``D``, the time-average number inside is ``rate * mean(D)``: the target.
 
 How it is computed: time is cut into *blocks* of arrivals whose length depends only on the
 config (never on how the output is chunked), and each block draws from its own random stream
-derived from the seed. A block's visits are built with numpy over all of them at once: dwell
-times as one array, the walk as one loop over the step number (not over events), the way home
-from a table of shortest paths. Events of visits that run past the block's end are carried into
+derived from the seed. A block's visits are built with numpy over all of them at once: loops
+run over the stop number and the step number of a walk (not over shoppers or events), and
+walks follow shortest-path tables. Events of visits that run past the block's end are carried into
 the next block's output, so the stream of events is the same whether it is taken whole
 (:func:`simulate_columns`) or piece by piece (:func:`iter_event_blocks`). The store is already
 in steady state at ``start``: arrivals begin one longest visit earlier and only events from
@@ -34,8 +34,8 @@ import numpy as np
 
 from customersim.config import SETTINGS, SimConfig
 from customersim.errors import CapacityError
-from customersim.frame import ENTER, EXIT, MOVE
 from customersim.layout import StoreLayout
+from customersim.trips import BROWSE_MOVES, build_trips
 
 # A visit never lasts longer than this many mean visit lengths (the gamma tail beyond it is
 # about 2e-6 of visits); it is also how far before ``start`` the warm-up reaches.
@@ -49,10 +49,8 @@ MIN_BLOCK_HOURS, MAX_BLOCK_HOURS = 1, 24 * 7
 VECTOR_ROUNDS = 40
 # Independent random streams per block.
 _ARRIVALS, _WALK, _PACE = 1, 2, 3
-# Temporary event code of the rows of a walk home, while a block is assembled.
-_HOME = 3
 # Column names of the arrays a block yields.
-EVENT_COLUMNS = ("ts", "event", "customer", "x", "y", "visit")
+EVENT_COLUMNS = ("ts", "event", "customer", "x", "y", "visit", "dep")
 
 
 @dataclass(frozen=True)
@@ -66,7 +64,6 @@ class Plan:
     max_visit: int  # seconds
     block_seconds: int
     origin: int  # first arrival time considered (start minus warm-up)
-    reserve: int  # seconds kept back to walk home from anywhere
 
 
 def make_plan(config: SimConfig, customers: int) -> Plan:
@@ -75,7 +72,7 @@ def make_plan(config: SimConfig, customers: int) -> Plan:
     Raises:
         CapacityError: ``customers`` is too small for the occupancy; the message says both.
     """
-    layout = StoreLayout.build(config.width, config.height, [config.door], config.neighbourhood)
+    layout = StoreLayout.from_floorplan(config.floorplan, config.neighbourhood)
     mean_visit = config.mean_visit_seconds
     weights = np.asarray(config.arrival_profile, dtype=np.float64)
     weights = weights / weights.mean()
@@ -90,11 +87,11 @@ def make_plan(config: SimConfig, customers: int) -> Plan:
             f"needs at least {needed}: use a longer list ({SETTINGS.env('customers_file')}) or lower "
             f"{SETTINGS.env('customers_average_in_store')}"
         )
-    reserve = layout.max_door_distance * config.walk_seconds_per_cell
-    steps_per_visit = (
-        2 + max(0.0, mean_visit - reserve) / config.dwell_mean_seconds + layout.max_door_distance
-    )
-    events_per_hour = rate * 3600 * steps_per_visit
+    # Events per visit, roughly: each stop is a walk to it plus a few browsing moves.
+    distance = layout.mean_stop_distance
+    stop_seconds = distance * config.walk_seconds_per_cell + (BROWSE_MOVES + 1) * config.dwell_mean_seconds
+    events_per_visit = 3 + mean_visit / stop_seconds * (distance + BROWSE_MOVES) + 2 * distance
+    events_per_hour = rate * 3600 * events_per_visit
     block_hours = int(
         np.clip(BLOCK_TARGET_EVENTS // max(events_per_hour, 1e-9), MIN_BLOCK_HOURS, MAX_BLOCK_HOURS)
     )
@@ -107,7 +104,6 @@ def make_plan(config: SimConfig, customers: int) -> Plan:
         max_visit,
         block_hours * 3600,
         config.start - max_visit,
-        reserve,
     )
 
 
@@ -254,112 +250,20 @@ def walk_visits(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> dic
     """All events of a block's visits, visit by visit and step by step (visit-major order).
 
     Returns:
-        ``ts`` (int64), ``cell`` (int32), ``event`` (int8 codes) and ``visit`` (int32 index of
-        the visit within the block) per event.
+        ``ts`` (int64), ``cell`` (int32), ``event`` (int8 codes), ``visit`` (int32 index of
+        the visit within the block) and ``dep`` (int8 department, -1 for none) per event.
     """
-    config, layout = plan.config, plan.layout
+    config = plan.config
     rng = _stream(config.seed, _WALK, block)
-    n_visits = len(visits)
-    door = layout.doors[0]
-    walk = config.walk_seconds_per_cell
-
-    budget = visits.duration - plan.reserve
-    if layout.degree[door] == 0:  # a one-cell store: nowhere to go
-        budget = np.minimum(budget, 0)
-    browse_ts, steps = _browse_times(rng, config, visits.enter, budget, pace[visits.customer])
-    cells = _random_walk(rng, layout, steps, door)
-
-    last = np.full(n_visits, door, dtype=np.int32)
-    walked = steps > 0
-    last[walked] = cells[(np.cumsum(steps) - 1)[walked]]
-    home = layout.door_distance[last].astype(np.int64)
-    paths = layout.home_paths(last)
-
-    counts = 2 + steps + home
-    first_row = np.cumsum(counts) - counts
-    total = int(counts.sum())
-    ts = np.empty(total, dtype=np.int64)
-    cell = np.empty(total, dtype=np.int32)
-    event = np.full(total, MOVE, dtype=np.int8)
-    visit = np.repeat(np.arange(n_visits, dtype=np.int32), counts)
-
-    exit_rows = first_row + counts - 1
-    exit_time = visits.enter + visits.duration
-    ts[first_row] = visits.enter
-    cell[first_row] = door
-    event[first_row] = ENTER
-    ts[exit_rows] = exit_time
-    cell[exit_rows] = paths[np.arange(n_visits), np.maximum(home - 1, 0)] if paths.shape[1] else last
-    cell[exit_rows[home == 0]] = last[home == 0]
-    event[exit_rows] = EXIT
-
-    # Walks home: mark their rows, so that the rows still marked MOVE are the browsing steps.
-    home_rows = _segment_rows(first_row + 1 + steps, home)
-    event[home_rows] = _HOME
-    browsing = event == MOVE
-    ts[browsing] = browse_ts
-    cell[browsing] = cells
-    if home_rows.size:
-        leave = exit_time - home * walk
-        step_index = home_rows - np.repeat(first_row + 1 + steps, home)
-        ts[home_rows] = np.repeat(leave, home) + step_index * walk
-        cell[home_rows] = paths[np.arange(paths.shape[1])[None, :] < home[:, None]]
-        event[home_rows] = MOVE
-    return {"ts": ts, "cell": cell, "event": event, "visit": visit}
-
-
-def _segment_rows(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Row numbers ``starts[i] + 0 .. lengths[i]-1`` for every segment, concatenated."""
-    total = int(lengths.sum())
-    seg_first = np.cumsum(lengths) - lengths
-    return np.arange(total, dtype=np.int64) + np.repeat(starts - seg_first, lengths)
-
-
-def _browse_times(
-    rng: np.random.Generator, config: SimConfig, enter: np.ndarray, budget: np.ndarray, pace: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Times (epoch seconds) at which each visit steps into its browsed cells, and how many.
-
-    A shopper keeps stepping while the arrival at the next cell is within ``budget`` seconds of
-    entering (the visit length minus the time to walk home from anywhere). Dwells are gamma
-    distributed around the visit's pace, at least one second; enough of them are drawn at once
-    for almost every visit, and the few visits whose draws ran out are drawn again with more.
-    """
-    quantiles = dwell_quantiles(config.dwell_spread)
-    mean_dwell = (config.dwell_mean_seconds * pace).astype(np.float32)
-    expected = np.where(budget > 0, budget / mean_dwell, 0.0)
-    spread = 3 * config.dwell_spread * np.sqrt(expected) + 3
-    draws = np.where(budget > 0, np.ceil(expected + spread), 0).astype(np.int64)
-    steps = np.zeros(len(budget), dtype=np.int64)
-    rounds: list[tuple[np.ndarray, np.ndarray]] = []  # (visits finished, their step times)
-    pending = np.flatnonzero(draws > 0)
-    while pending.size:
-        m = draws[pending]
-        dwell = quantiles[rng.integers(0, len(quantiles), int(m.sum()), dtype=np.uint16)]
-        dwell *= np.repeat(mean_dwell[pending], m)
-        np.rint(dwell, out=dwell)
-        elapsed = np.maximum(dwell, 1).astype(np.int64)
-        np.cumsum(elapsed, out=elapsed)
-        seg_first = np.cumsum(m) - m
-        # Elapsed time before each visit's first draw, to make the cumulative sum per visit.
-        base = np.r_[0, elapsed[seg_first[1:] - 1]]
-        inside = elapsed <= np.repeat(budget[pending] + base, m)
-        count = np.add.reduceat(inside, seg_first).astype(np.int64)
-        done = count < m
-        steps[pending[done]] = count[done]
-        kept = inside & np.repeat(done, m)
-        times = elapsed[kept] + np.repeat((enter[pending] - base)[done], count[done])
-        rounds.append((pending[done], times))
-        # Visits whose draws all fitted may have had time for more: draw again, twice as many.
-        pending = pending[~done]
-        draws[pending] *= 2
-    if len(rounds) == 1:
-        return rounds[0][1], steps
-    times = np.empty(int(steps.sum()), dtype=np.int64)
-    offsets = np.cumsum(steps) - steps
-    for finished, part in rounds:
-        times[_segment_rows(offsets[finished], steps[finished])] = part
-    return times, steps
+    return build_trips(
+        plan.layout,
+        config,
+        rng,
+        visits.enter,
+        visits.duration,
+        pace[visits.customer],
+        dwell_quantiles(config.dwell_spread),
+    )
 
 
 @functools.lru_cache(maxsize=16)
@@ -384,34 +288,6 @@ def dwell_quantiles(spread: float, size: int = 1 << 16) -> np.ndarray:
     table = (table / table.mean()).astype(np.float32)
     table.setflags(write=False)
     return table
-
-
-def _random_walk(rng: np.random.Generator, layout: StoreLayout, steps: np.ndarray, door: int) -> np.ndarray:
-    """Cells visited by every browsing walk, visit-major: one numpy pass per step number.
-
-    Visits are ordered by walk length, longest first, so the walks still going at step ``j``
-    are always a prefix and no compaction is needed.
-    """
-    total = int(steps.sum())
-    cells = np.empty(total, dtype=np.int32)
-    if total == 0:
-        return cells
-    order = np.argsort(-steps, kind="stable")
-    length = steps[order]
-    row = (np.cumsum(steps) - steps)[order]
-    # still_walking[j]: how many walks have more than j steps.
-    still_walking = np.searchsorted(-length, -np.arange(int(length[0])), side="left")
-    position = np.full(len(order), door, dtype=np.int32)
-    width = layout.neighbours.shape[1]
-    flat_neighbours = layout.neighbours.ravel()
-    degree = layout.degree.astype(np.float32)
-    for step, active in enumerate(still_walking.tolist()):
-        here = position[:active]
-        pick = (rng.random(active, dtype=np.float32) * degree[here]).astype(np.int32)
-        nxt = flat_neighbours[here * width + pick]
-        position[:active] = nxt
-        cells[row[:active] + step] = nxt
-    return cells
 
 
 def block_events(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> dict[str, np.ndarray]:
@@ -441,6 +317,7 @@ def block_events(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> di
         "x": layout.cell_x[cell],
         "y": layout.cell_y[cell],
         "visit": visits.first_visit + visit.astype(np.int64),
+        "dep": walked["dep"][order],
     }
 
 
@@ -483,7 +360,8 @@ def iter_event_blocks(
     """The events of ``[start, end)`` in time order, one dict of column arrays per block.
 
     Columns: ``ts`` int64, ``event`` int8 codes, ``customer`` int32 index into the customer
-    list, ``x`` and ``y`` int16, ``visit`` int64. Ties in ``ts`` are in visit order, then step
+    list, ``x`` and ``y`` int16, ``visit`` int64, ``dep`` int8 index into the layout's
+    departments (-1: none). Ties in ``ts`` are in visit order, then step
     order. With ``endless`` the window never ends (``config.hours`` is ignored).
 
     Visits are drawn block after block (who is inside carries over); their walks are built by
@@ -595,4 +473,5 @@ _DTYPES = {
     "x": np.int16,
     "y": np.int16,
     "visit": np.int64,
+    "dep": np.int8,
 }

@@ -14,6 +14,10 @@ class ConfigError(ValueError):
     """A setting has a value that is not allowed; the message names the setting."""
 
 
+class LayoutError(ConfigError):
+    """A store layout file cannot be used; the message names the file, line and column."""
+
+
 class CapacityError(ValueError):
     """The customer list is too small for the number of customers inside at once."""
 

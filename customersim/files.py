@@ -3,7 +3,8 @@
 Writers take a stream of frames (one frame is a stream of one), so a dataset of any length is
 written in constant memory; the format follows the file's extension. CSV files have a header
 row with the events-frame column names and plain, unquoted values (``ts`` in epoch seconds,
-``event`` as its name). Parquet files keep the dtypes (``event`` dictionary-encoded), in row
+``event`` as its name, ``dep`` as the department's name or empty). Parquet files keep the dtypes
+(``event`` and ``dep`` dictionary-encoded, ``dep`` over all of the layout's departments), in row
 groups of 2^20 rows, compressed with zstd.
 
 :func:`read_events` reads either format back into an events frame with the contract's dtypes,
@@ -66,6 +67,10 @@ def table_from_frame(frame: pd.DataFrame) -> pa.Table:
             )
         elif name == "customer_id":
             columns[name] = pa.array(values, pa.large_string())
+        elif name == "dep":
+            if not isinstance(values.dtype, pd.CategoricalDtype):
+                values = values.astype("category")
+            columns[name] = _dep_array(values.cat.codes.to_numpy(), tuple(values.cat.categories))
         else:
             columns[name] = pa.array(
                 values.to_numpy(),
@@ -74,11 +79,21 @@ def table_from_frame(frame: pd.DataFrame) -> pa.Table:
     return pa.table(columns)
 
 
-def table_from_columns(columns: dict[str, np.ndarray], customer_ids: pa.Array) -> pa.Table:
+def _dep_array(codes: np.ndarray, departments: tuple[str, ...]) -> pa.DictionaryArray:
+    codes = np.asarray(codes, dtype=np.int8)
+    return pa.DictionaryArray.from_arrays(
+        pa.array(codes, pa.int8(), mask=codes < 0), pa.array([str(d) for d in departments], pa.string())
+    )
+
+
+def table_from_columns(
+    columns: dict[str, np.ndarray], customer_ids: pa.Array, departments: tuple[str, ...] = ()
+) -> pa.Table:
     """The engine's column arrays as an Arrow table in the file layout.
 
     ``customer_id`` stays dictionary-encoded over the customer list (the writer decodes it
-    where the format needs it), which spares building a string per row.
+    where the format needs it), which spares building a string per row. ``departments`` are
+    the layout's department names, which the ``dep`` codes index.
     """
     return pa.table(
         {
@@ -90,6 +105,7 @@ def table_from_columns(columns: dict[str, np.ndarray], customer_ids: pa.Array) -
             "x": columns["x"],
             "y": columns["y"],
             "visit": columns["visit"],
+            "dep": _dep_array(columns["dep"], departments),
         }
     )
 
@@ -328,7 +344,7 @@ def read_events(path: str | os.PathLike[str]) -> pd.DataFrame:
             frame = pq.read_table(path).to_pandas()
         else:
             convert = pa_csv.ConvertOptions(
-                column_types={"customer_id": pa.large_string(), "event": pa.string()}
+                column_types={"customer_id": pa.large_string(), "event": pa.string(), "dep": pa.string()}
             )
             frame = pa_csv.read_csv(path, convert_options=convert).to_pandas()
     except (pa.ArrowInvalid, OSError) as error:

@@ -6,11 +6,16 @@ One row per sensor event, sorted by ``ts`` (ties in visit order, then step order
 column                  dtype       meaning
 ======================  ==========  ==============================================
 ``ts``                  int64       seconds since the epoch (UTC)
-``event``               category    ``enter``, ``move`` or ``exit``
+``event``               category    ``enter``, ``move``, ``exit`` or ``focus``
 ``customer_id``         string      id from the customer list
 ``x``, ``y``            int16       sensor cell; for enter and exit the door cell
 ``visit``               int64       visit number, in order of arrival
+``dep``                 category    department of the cell (missing outside departments)
 ======================  ==========  ==============================================
+
+A ``focus`` event marks the moment a shopper has stayed ``focus_seconds`` in one department
+(once per stay); its ``x``, ``y`` are the cell they are at then and ``dep`` names the
+department. The event codes are enter 0, move 1, exit 2, focus 3.
 
 Frames read back from a CSV or Parquet file are brought to these dtypes by
 :func:`normalize_frame`, so that metrics and validation see the same thing whatever the source.
@@ -24,11 +29,11 @@ import pyarrow as pa
 
 from customersim.events import EVENT_TYPES
 
-ENTER, MOVE, EXIT = 0, 1, 2
+ENTER, MOVE, EXIT, FOCUS = 0, 1, 2, 3
 EVENT_DTYPE = pd.CategoricalDtype(list(EVENT_TYPES), ordered=False)
 STRING_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
 REQUIRED_COLUMNS: tuple[str, ...] = ("ts", "event", "customer_id", "x", "y")
-COLUMNS: tuple[str, ...] = (*REQUIRED_COLUMNS, "visit")
+COLUMNS: tuple[str, ...] = (*REQUIRED_COLUMNS, "visit", "dep")
 
 
 def build_frame(
@@ -39,11 +44,16 @@ def build_frame(
     x: np.ndarray,
     y: np.ndarray,
     visit: np.ndarray,
+    dep: np.ndarray | None = None,
+    departments: tuple[str, ...] = (),
 ) -> pd.DataFrame:
     """Assemble an events frame from column arrays without copying more than needed.
 
-    ``customer_index`` indexes ``customer_ids`` (an Arrow string array of the list's ids).
+    ``customer_index`` indexes ``customer_ids`` (an Arrow string array of the list's ids);
+    ``dep`` holds indices into ``departments`` (-1: no department; all missing when omitted).
     """
+    if dep is None:
+        dep = np.full(len(ts), -1, np.int8)
     ids = customer_ids.take(pa.array(customer_index, type=pa.int32()))  # large_string: what pandas stores
     return pd.DataFrame(
         {
@@ -53,13 +63,19 @@ def build_frame(
             "x": pd.Series(x, dtype="int16", copy=False),
             "y": pd.Series(y, dtype="int16", copy=False),
             "visit": pd.Series(visit, dtype="int64", copy=False),
+            "dep": pd.Categorical.from_codes(dep, dtype=dep_dtype(departments)),
         },
         copy=False,
     )
 
 
+def dep_dtype(departments: tuple[str, ...] | list[str] = ()) -> pd.CategoricalDtype:
+    """The dtype of the ``dep`` column: a category over the layout's department names."""
+    return pd.CategoricalDtype(list(departments), ordered=False)
+
+
 def event_codes(frame: pd.DataFrame, *, strict: bool = True) -> np.ndarray:
-    """Event codes 0 (enter), 1 (move), 2 (exit) of each row, whatever the ``event`` dtype.
+    """Event codes 0 (enter), 1 (move), 2 (exit), 3 (focus) of each row, whatever the ``event`` dtype.
 
     Args:
         strict: raise on an unknown event name; otherwise its code is -1.
@@ -74,7 +90,7 @@ def event_codes(frame: pd.DataFrame, *, strict: bool = True) -> np.ndarray:
         codes = pd.Categorical(events.astype("object"), categories=list(EVENT_TYPES)).codes
     if strict and (codes < 0).any():
         bad = sorted(set(events[codes < 0].astype(str)))[:3]
-        raise ValueError(f"column 'event' has values {bad}: expected enter, move or exit")
+        raise ValueError(f"column 'event' has values {bad}: expected enter, move, exit or focus")
     return codes.astype(np.int8, copy=False)
 
 
@@ -89,6 +105,7 @@ def empty_frame() -> pd.DataFrame:
         empty.astype(np.int16),
         empty.astype(np.int16),
         empty,
+        np.empty(0, np.int8),
     )
 
 
@@ -127,6 +144,10 @@ def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
                 out[column] = out[column].astype(dtype)
         except (TypeError, ValueError) as error:
             raise FrameValueError(column, _first_bad_row(out[column], dtype), dtype, error) from None
+    if "dep" in out.columns and not isinstance(out["dep"].dtype, pd.CategoricalDtype):
+        names = out["dep"].astype("object")
+        names = names.where(names.notna() & (names.astype(str) != ""), None)
+        out["dep"] = pd.Categorical(names, categories=sorted(set(names.dropna().astype(str))))
     return out
 
 

@@ -20,7 +20,7 @@ from customersim.config import SimConfig
 from customersim.customers import load_customers
 from customersim.engine import iter_event_blocks, make_plan, simulate_columns
 from customersim.errors import CustomerListError, excerpt
-from customersim.frame import build_frame, empty_frame
+from customersim.frame import build_frame
 
 Customers = pd.DataFrame | Sequence[str] | None
 
@@ -106,16 +106,9 @@ def simulate(config: SimConfig, customers: Customers = None, *, workers: int = 1
     """
     _check_workers(workers)
     ids = customer_ids(config, customers)
-    columns = simulate_columns(make_plan(config, len(ids)), workers=workers)
-    return build_frame(
-        columns["ts"],
-        columns["event"],
-        columns["customer"],
-        ids,
-        columns["x"],
-        columns["y"],
-        columns["visit"],
-    )
+    plan = make_plan(config, len(ids))
+    columns = simulate_columns(plan, workers=workers)
+    return _to_frame(columns, ids, plan.layout.departments)
 
 
 def simulate_chunks(
@@ -139,11 +132,11 @@ def simulate_chunks(
     # Resolve the customer list and check capacity now, not at the first next(): a front end
     # that hands the chunks to a background thread still gets these errors where it can say them.
     ids, blocks = simulate_blocks(config, customers, endless=endless, workers=workers)
-    return _rechunk(ids, blocks, chunk_rows)
+    return _rechunk(ids, blocks, chunk_rows, config.floorplan.departments)
 
 
 def _rechunk(
-    ids: pa.Array, blocks: Iterator[dict[str, np.ndarray]], chunk_rows: int
+    ids: pa.Array, blocks: Iterator[dict[str, np.ndarray]], chunk_rows: int, departments: tuple[str, ...]
 ) -> Iterator[pd.DataFrame]:
     pending: list[dict[str, np.ndarray]] = []
     pending_rows = 0
@@ -153,9 +146,9 @@ def _rechunk(
         while pending_rows >= chunk_rows:
             chunk, pending = _take_rows(pending, chunk_rows)
             pending_rows -= chunk_rows
-            yield _to_frame(chunk, ids)
+            yield _to_frame(chunk, ids, departments)
     if pending_rows:
-        yield _to_frame(_take_rows(pending, pending_rows)[0], ids)
+        yield _to_frame(_take_rows(pending, pending_rows)[0], ids, departments)
 
 
 def simulate_blocks(
@@ -189,9 +182,7 @@ def _take_rows(parts: list[dict[str, np.ndarray]], rows: int) -> tuple[dict[str,
     return chunk, parts
 
 
-def _to_frame(columns: dict[str, np.ndarray], ids: pa.Array) -> pd.DataFrame:
-    if not len(columns["ts"]):
-        return empty_frame()
+def _to_frame(columns: dict[str, np.ndarray], ids: pa.Array, departments: tuple[str, ...]) -> pd.DataFrame:
     return build_frame(
         columns["ts"],
         columns["event"],
@@ -200,4 +191,6 @@ def _to_frame(columns: dict[str, np.ndarray], ids: pa.Array) -> pd.DataFrame:
         columns["x"],
         columns["y"],
         columns["visit"],
+        columns["dep"],
+        departments,
     )

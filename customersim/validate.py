@@ -1,11 +1,14 @@
 """Checks that an events frame keeps the contract and the journey rules.
 
 Any frame can be checked, ours or one read from a file someone else wrote: the columns and
-their types, the grid, the door, and every customer's story in time order. A customer is
-outside until an ``enter`` at the door; inside they only ``move`` to a neighbouring cell of the
-grid; they ``exit`` from the door and are outside again. A frame is a window of time, so a
-customer's first events may belong to a visit that began before it (no ``enter``), and their
-last visit may still be going on when it ends (no ``exit``).
+their types, the grid and its floor plan, the doors, and every customer's story in time order.
+A customer is outside until an ``enter`` at an entrance door; inside they only ``move`` to a
+neighbouring walkable cell (never into a shelf or wall, and a diagonal step never cuts a
+shelf's corner); they ``exit`` from an exit door and are outside again. A ``focus`` event
+happens where the shopper stands, exactly ``focus_seconds`` after they stepped into a
+department they have not left since, once per such stay, naming that department. A frame is
+a window of time, so a customer's first events may belong to a visit that began before it (no
+``enter``), and their last visit may still be going on when it ends (no ``exit``).
 
 With a config, the time-average number inside is also compared with the target, allowing for
 sampling error (Little's law: arrival rate x mean visit length = average inside).
@@ -20,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from customersim.config import SimConfig
-from customersim.frame import EVENT_TYPES, REQUIRED_COLUMNS, event_codes
+from customersim.frame import ENTER, EVENT_TYPES, EXIT, FOCUS, MOVE, REQUIRED_COLUMNS, event_codes
+from customersim.layout import StoreLayout
 
 # Occupancy deviations beyond this many standard errors are reported as violations.
 OCCUPANCY_SIGMAS = 5.0
@@ -96,9 +100,9 @@ def validate_events(
 
     Args:
         frame: the events (any index; rows are addressed by position).
-        config: grid size, door and neighbourhood to check against, and the target occupancy
-            and window. Without one the defaults of :class:`SimConfig` are used for the grid
-            and occupancy is not checked.
+        config: grid size, layout (doors, walls, departments), neighbourhood and focus
+            threshold to check against, and the target occupancy and window. Without one the
+            defaults of :class:`SimConfig` are used for the grid and occupancy is not checked.
         check_occupancy: compare the time-average number inside over the config's window
             with its target (needs a config).
 
@@ -141,15 +145,24 @@ def validate_events(
         np.flatnonzero(outside),
         lambda r: [f"cell ({xs[i]}, {ys[i]}) is outside the {grid.width} x {grid.height} grid" for i in r],
     )
-    door_x, door_y = grid.door
-    at_door = (xs == door_x) & (ys == door_y)
+    layout = StoreLayout.from_floorplan(grid.floorplan, grid.neighbourhood)
+    cell = np.where(outside, -1, ys * grid.width + xs)
+    safe_cell = np.maximum(cell, 0)
+    walkable = layout.walkable.ravel()
     found.add(
-        "door",
-        np.flatnonzero((code != 1) & ~at_door),
-        lambda r: [
-            f"{EVENT_TYPES[code[i]]} at ({xs[i]}, {ys[i]}), not at the door ({door_x}, {door_y})" for i in r
-        ],
+        "wall",
+        np.flatnonzero(~outside & ~walkable[safe_cell]),
+        lambda r: [f"{EVENT_TYPES[code[i]]} at ({xs[i]}, {ys[i]}), a shelf or wall" for i in r],
     )
+    for kind, doors, what in ((ENTER, layout.entrances, "an entrance"), (EXIT, layout.doors, "an exit")):
+        places = ", ".join(f"({c % grid.width}, {c // grid.width})" for c in doors[:6])
+        found.add(
+            "door",
+            np.flatnonzero((code == kind) & ~np.isin(cell, doors)),
+            lambda r, places=places, what=what: [
+                f"{EVENT_TYPES[code[i]]} at ({xs[i]}, {ys[i]}), not at {what} door ({places})" for i in r
+            ],
+        )
 
     # Each customer's events in time order, with the event before it (same customer).
     customer = pd.factorize(ids.astype("str"), sort=False)[0]
@@ -179,15 +192,28 @@ def validate_events(
     inside_before = has_prev & (p_code != 2)
     dx = np.abs(xs[cur] - np.where(has_prev, xs[prev], 0))
     dy = np.abs(ys[cur] - np.where(has_prev, ys[prev], 0))
-    step_ok = (np.maximum(dx, dy) == 1) if grid.neighbourhood == 8 else (dx + dy == 1)
+    # A step is fine when the cell is in the previous cell's row of the neighbour table, which
+    # holds only walkable cells and no diagonal past a shelf's corner.
+    before = safe_cell[np.where(has_prev, prev, cur)]
+    columns = np.arange(layout.neighbours.shape[1])[None, :]
+    step_ok = (
+        (layout.neighbours[before] == safe_cell[cur][:, None]) & (columns < layout.degree[before][:, None])
+    ).any(axis=1) & (cell[cur] >= 0)
     found.add(
         "step",
-        where((c_code == 1) & inside_before & ~step_ok),
+        where((c_code == MOVE) & inside_before & ~step_ok),
         lambda r: [
-            f"customer {ident[i]} moves to ({xs[i]}, {ys[i]}), not a neighbouring cell of the previous one"
+            f"customer {ident[i]} moves to ({xs[i]}, {ys[i]}), not a walkable neighbour of the previous "
+            f"cell (or past a shelf's corner)"
             for i in r
         ],
     )
+    found.add(
+        "focus",
+        where((c_code == FOCUS) & inside_before & ((dx != 0) | (dy != 0))),
+        lambda r: [f"customer {ident[i]} has a focus event away from the cell they are at" for i in r],
+    )
+    _check_focus(found, frame, layout, grid, code, ts, cell, customer, order, ident)
     found.add(
         "step",
         where((c_code == 2) & inside_before & ((dx != 0) | (dy != 0))),
@@ -231,6 +257,98 @@ def validate_events(
         report.violations = found.frame()
         report.counts = found.counts
     return report
+
+
+def _check_focus(
+    found: _Collector,
+    frame: pd.DataFrame,
+    layout: StoreLayout,
+    config: SimConfig,
+    code: np.ndarray,
+    ts: np.ndarray,
+    cell: np.ndarray,
+    customer: np.ndarray,
+    order: np.ndarray,
+    ident: np.ndarray,
+) -> None:
+    """Focus events against the stays in departments, in each customer's time order.
+
+    A stay is a run of a customer's moves into cells of one department; it began before the
+    window when the customer's story opens inside it, and it is still going on when the frame
+    ends inside it. Stays cut by the window are not held to the threshold's exact moment.
+    """
+    threshold = math.ceil(config.focus_seconds)
+    names = layout.departments
+    place = np.where(cell >= 0, layout.department[np.maximum(cell, 0)], -1).astype(np.int64)
+    place[code != MOVE] = -1
+    story = order[code[order] != FOCUS]  # the rows that place the shopper, in customer-time order
+    s_dep, s_who, s_ts = place[story], customer[story], ts[story]
+    first = np.r_[True, s_who[1:] != s_who[:-1]] if len(story) else np.empty(0, bool)
+    last = np.r_[s_who[1:] != s_who[:-1], True] if len(story) else np.empty(0, bool)
+    starts = (s_dep >= 0) & (first | (s_dep != np.r_[-1, s_dep[:-1]]))
+    ends = (s_dep >= 0) & (last | (s_dep != np.r_[s_dep[1:], -1]))
+    run = np.where(s_dep >= 0, np.cumsum(starts) - 1, -1)
+    run_start = s_ts[starts]
+    run_dep = s_dep[starts]
+    cut_open = first[starts] & (code[story[starts]] != ENTER)  # began before the window
+    end_rows = np.flatnonzero(ends)
+    still_going = last[end_rows]
+    run_leave = np.where(still_going, -1, s_ts[np.minimum(end_rows + 1, len(s_ts) - 1)])
+
+    focus_at = np.flatnonzero(code[order] == FOCUS)
+    rows = order[focus_at]
+    # The story row just before each focus event, and the stay it is part of.
+    seen = np.cumsum(code[order] != FOCUS) - 1
+    before = seen[focus_at]
+    valid = (before >= 0) & (s_who[np.maximum(before, 0)] == customer[rows]) if len(story) else before < 0
+    stay = np.where(valid, run[np.maximum(before, 0)] if len(story) else -1, -1)
+    # A focus before anything else of a customer's story belongs to a stay that began before the
+    # window: nothing to check it against.
+    rows, stay = rows[valid], stay[valid]
+    found.add(
+        "focus",
+        rows[stay < 0],
+        lambda r: [f"customer {ident[i]} has a focus event outside any department" for i in r],
+    )
+    rows, stay = rows[stay >= 0], stay[stay >= 0]
+    if "dep" in frame.columns:
+        given = frame["dep"].astype("object").to_numpy()[rows]
+        expected = np.array([names[d] for d in run_dep[stay]], dtype=object)
+        wrong = given != expected
+        found.add(
+            "focus",
+            rows[wrong],
+            lambda r: [f"focus of customer {ident[i]} names dep {frame['dep'].iloc[i]!r}" for i in r],
+        )
+    timed = ~cut_open[stay]
+    late = timed & (ts[rows] != run_start[stay] + threshold)
+    found.add(
+        "focus",
+        rows[late],
+        lambda r: [
+            f"focus of customer {ident[i]} at ts {ts[i]} is not {threshold} s after they entered the "
+            f"department"
+            for i in r
+        ],
+    )
+    count = np.bincount(stay, minlength=len(run_start))
+    repeated = rows[np.r_[False, stay[1:] == stay[:-1]]] if len(stay) else rows
+    found.add(
+        "focus",
+        repeated,
+        lambda r: [f"customer {ident[i]} has a second focus event in one stay" for i in r],
+    )
+    missing = np.flatnonzero(
+        ~cut_open & ~still_going & (run_leave - run_start > threshold) & (count[: len(run_start)] == 0)
+    )
+    found.add(
+        "focus",
+        story[np.flatnonzero(starts)[missing]],
+        lambda r: [
+            f"customer {ident[i]} stays over {threshold} s in {names[place[i]]!r} without a focus event"
+            for i in r
+        ],
+    )
 
 
 def _integers(column: pd.Series, name: str, found: _Collector) -> np.ndarray:

@@ -54,7 +54,7 @@ def test_moves_go_to_neighbouring_cells(neighbourhood):
 
 def test_frame_dtypes_and_order():
     frame = simulate(SimConfig(hours=6, seed=3))
-    assert list(frame.columns) == ["ts", "event", "customer_id", "x", "y", "visit"]
+    assert list(frame.columns) == ["ts", "event", "customer_id", "x", "y", "visit", "dep"]
     assert frame["ts"].dtype == np.int64 and frame["event"].dtype == EVENT_DTYPE
     assert frame["x"].dtype == np.int16 and frame["y"].dtype == np.int16
     assert pd.api.types.is_string_dtype(frame["customer_id"])

@@ -36,9 +36,10 @@ def test_csv_is_plain_with_a_header(tmp_path):
     path = tmp_path / "e.csv"
     write_events(frame, path)
     lines = path.read_text().splitlines()
-    assert lines[0] == "ts,event,customer_id,x,y,visit"
+    assert lines[0] == "ts,event,customer_id,x,y,visit,dep"
     first = frame.iloc[0]
-    assert lines[1] == f"{first.ts},{first.event},{first.customer_id},{first.x},{first.y},{first.visit}"
+    # The open store has no departments: dep is empty.
+    assert lines[1] == f"{first.ts},{first.event},{first.customer_id},{first.x},{first.y},{first.visit},"
     assert len(lines) == len(frame) + 1
 
 
@@ -54,7 +55,7 @@ def _write_chunked(path, chunk_rows=None, workers=1, config=CONFIG):
         ids, blocks = simulate_blocks(config, workers=workers)
         with EventsWriter(path) as writer:
             for block in blocks:
-                writer.write_table(table_from_columns(block, ids))
+                writer.write_table(table_from_columns(block, ids, config.floorplan.departments))
     else:
         write_events(simulate_chunks(config, chunk_rows=chunk_rows), path)
     return path.read_bytes()
@@ -99,7 +100,7 @@ def test_failed_write_leaves_no_file(tmp_path):
 def test_empty_stream_still_writes_a_readable_file(tmp_path):
     path = tmp_path / "empty.csv"
     write_events([], path)
-    assert path.read_text() == "ts,event,customer_id,x,y,visit\n"
+    assert path.read_text() == "ts,event,customer_id,x,y,visit,dep\n"
     assert read_events(path).empty
 
 
@@ -172,7 +173,7 @@ ENTER = "1767571200,enter,1,0,0,0\n"
         (ENTER + "1767571210,move,  ,1,0,0\n", "line 3, column customer_id: '  ' is not allowed"),
         (
             ENTER + "1767571210,jump,1,1,0,0\n",
-            "line 3, column event: 'jump' is not allowed: expected one of enter, move, exit",
+            "line 3, column event: 'jump' is not allowed: expected one of enter, move, exit, focus",
         ),
         ("1767571200,0,1,0,0,0\n", "line 2, column event: '0' is not allowed"),
         (ENTER + ",move,1,1,0,0\n", "line 3, column ts: a missing value is not allowed"),
@@ -396,3 +397,25 @@ def test_the_written_file_has_the_usual_permissions(tmp_path):
     finally:
         os.umask(mask)
     assert stat.S_IMODE((tmp_path / "e.csv").stat().st_mode) == 0o640
+
+
+FASHION = SimConfig(layout="fashion", customers_average_in_store=15, hours=30, seed=5)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_departments_and_focus_events_are_written_byte_identically(tmp_path, suffix, monkeypatch):
+    monkeypatch.setattr(files, "PARQUET_ROW_GROUP", 5_000)
+    frame = simulate(FASHION)
+    assert (frame["event"] == "focus").sum() > 100
+    whole = tmp_path / f"whole{suffix}"
+    write_events(frame, whole)
+    for name, kwargs in {"blocks": {}, "777": {"chunk_rows": 777}, "workers2": {"workers": 2}}.items():
+        assert _write_chunked(tmp_path / f"{name}{suffix}", config=FASHION, **kwargs) == whole.read_bytes()
+    back = read_events(whole)
+    focus = back[back["event"] == "focus"]
+    assert set(focus["dep"]) <= {"Women", "Men", "Boys", "Girls", "Sports"}
+    if suffix == ".parquet":  # Parquet keeps the layout's order of departments
+        pd.testing.assert_frame_equal(back, frame, check_exact=True)
+    else:
+        assert back["dep"].astype("object").equals(frame["dep"].astype("object"))
+        assert back.drop(columns="dep").equals(frame.drop(columns="dep"))

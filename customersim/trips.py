@@ -1,0 +1,241 @@
+"""Trips: where each shopper of a block goes, step by step, computed for all visits at once.
+
+The story of one trip: the shopper comes in at an entrance and picks a *stop*, a cell of a
+department chosen by the departments' attraction (in the open store, any cell, so stops spread
+over the whole floor). They walk the shortest way there at ``walk_seconds_per_cell``, browse (a
+few moves inside the department, with a dwell at each cell), pick the next stop, and so on. A
+stop is only begun when, after it, there is still time to walk to the checkout, pay and walk to
+the nearest exit: the visit lasts exactly its drawn length ``D`` (which keeps Little's law), so
+the time left over after the last stop is spent queueing at the checkout (or, in a store without
+one, lingering at the last stop). A visit too short for even the walk out walks it faster.
+
+A shopper who stays ``focus_seconds`` in one department (the stay begins at the first step into
+it and lasts while the steps stay inside it) gets a ``focus`` event at the moment the threshold is
+reached, once per stay, at the cell they are at.
+
+Everything is arrays: the loop runs over stop number (each round handles every visit still
+shopping) and over step number within a walk, never over shoppers or events. Events come out
+visit-major (each visit's events in order), as :func:`customersim.engine.block_events` expects.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from customersim.config import SimConfig
+from customersim.frame import ENTER, EXIT, FOCUS, MOVE
+from customersim.layout import StoreLayout
+
+# Mean number of moves while browsing at a stop (Poisson): a few cells of a department.
+BROWSE_MOVES = 2.0
+# The checkout (queue and paying) takes at least about this many dwells.
+CHECKOUT_DWELLS = 2.0
+
+
+def build_trips(
+    layout: StoreLayout,
+    config: SimConfig,
+    rng: np.random.Generator,
+    enter: np.ndarray,
+    duration: np.ndarray,
+    pace: np.ndarray,
+    quantiles: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """The events of every visit, visit-major.
+
+    Args:
+        layout: the store's tables.
+        config: walk speed, dwell mean and focus threshold.
+        rng: the block's random stream for walks.
+        enter, duration: epoch seconds of each entry and the visit lengths (int64).
+        pace: each visit's pace factor (mean 1).
+        quantiles: equally likely dwell values of mean 1 (see ``engine.dwell_quantiles``).
+
+    Returns:
+        ``ts`` (int64), ``cell`` (int32), ``event`` (int8 codes), ``visit`` (int32 index of the
+        visit) and ``dep`` (int8 department index, -1 for none) per event.
+    """
+    n = len(enter)
+    walk = int(config.walk_seconds_per_cell)
+    limit = duration.astype(np.int64)
+    router = layout.router
+    mean_dwell = (config.dwell_mean_seconds * pace).astype(np.float32)
+
+    def dwells(visits: np.ndarray, columns: int) -> np.ndarray:
+        draw = quantiles[rng.integers(0, len(quantiles), (len(visits), columns), dtype=np.uint16)]
+        draw *= mean_dwell[visits][:, None]
+        return np.maximum(np.rint(draw), 1).astype(np.int64)
+
+    entrances = layout.entrances
+    position = (
+        entrances[rng.integers(0, len(entrances), n)] if len(entrances) > 1 else np.full(n, entrances[0])
+    ).astype(np.int32)
+    start_cell = position.copy()
+    checkouts = layout.checkouts
+    if len(checkouts):
+        counter = (
+            checkouts[rng.integers(0, len(checkouts), n)] if len(checkouts) > 1 else np.full(n, checkouts[0])
+        ).astype(np.int32)
+        counter_out = layout.door_distance[counter].astype(np.int64)
+        counter_time = np.rint(dwells(np.arange(n), 1)[:, 0] * CHECKOUT_DWELLS).astype(np.int64)
+
+        def finish(cells: np.ndarray, visits: np.ndarray) -> np.ndarray:
+            steps = router.distance(cells, counter[visits]) + counter_out[visits]
+            return walk * steps + counter_time[visits]
+    else:
+
+        def finish(cells: np.ndarray, visits: np.ndarray) -> np.ndarray:
+            return walk * layout.door_distance[cells].astype(np.int64)
+
+    stop_cells, stop_p = layout.stop_cells
+    stop_cdf = np.cumsum(stop_p)
+    browse_next, browse_degree = layout.browse_neighbours
+
+    elapsed = np.zeros(n, dtype=np.int64)  # seconds since entering, at the current cell's end
+    local = np.zeros(n, dtype=np.int64)  # events reserved so far per visit (without enter/exit)
+    legs: list[tuple[np.ndarray, ...]] = []  # visit, local, from, to, t0, steps, span
+    moves: list[tuple[np.ndarray, ...]] = []  # visit, local, t, cell
+    shopping = np.arange(n) if int(layout.walkable.sum()) > 1 else np.empty(0, np.int64)
+    while shopping.size:
+        a, m = shopping, len(shopping)
+        pick = np.minimum(np.searchsorted(stop_cdf, rng.random(m), side="right"), len(stop_cells) - 1)
+        target = stop_cells[pick]
+        steps = router.distance(position[a], target).astype(np.int64)
+        arrive = elapsed[a] + steps * walk
+        browse = rng.poisson(BROWSE_MOVES, m)
+        width = int(browse.max()) + 1
+        leave = arrive[:, None] + np.cumsum(dwells(a, width), axis=1)
+        cells = np.empty((m, width), dtype=np.int32)
+        moved = np.zeros((m, width), dtype=bool)
+        cells[:, 0] = current = target
+        for j in range(1, width):
+            degree = browse_degree[current]
+            choice = (rng.random(m, dtype=np.float32) * degree).astype(np.int32)
+            going = j <= browse
+            moved[:, j] = going & (degree > 0)
+            current = np.where(going, browse_next[current, choice], current)
+            cells[:, j] = current
+        needed = finish(cells.ravel(), np.repeat(a, width)).reshape(m, width)
+        fits = (leave + needed <= limit[a][:, None]) & (np.arange(width)[None, :] <= browse[:, None])
+        lead = np.cumprod(fits, axis=1).sum(axis=1)
+        taken = lead > 0
+        kept = lead - 1
+
+        walking = taken & (steps > 0)
+        w = a[walking]
+        legs.append(
+            (w, local[w], position[w], target[walking], elapsed[w], steps[walking], steps[walking] * walk)
+        )
+        local[w] += steps[walking]
+
+        emit = moved & (np.arange(width)[None, :] <= kept[:, None]) & taken[:, None]
+        row, col = np.nonzero(emit)
+        rank = (np.cumsum(emit, axis=1) - 1)[row, col]
+        moves.append((a[row], local[a[row]] + rank, leave[row, col - 1], cells[row, col]))
+        local[a] += emit.sum(axis=1)
+
+        done = np.flatnonzero(taken)
+        position[a[done]] = cells[done, kept[done]]
+        elapsed[a[done]] = leave[done, kept[done]]
+        shopping = a[taken & (kept == browse)]
+
+    everyone = np.arange(n)
+    if len(checkouts):
+        to_counter = router.distance(position, counter).astype(np.int64)
+        middle, out = counter, counter_out
+    else:
+        to_counter, middle = np.zeros(n, np.int64), position
+        out = layout.door_distance[position].astype(np.int64)
+    exit_cell = layout.nearest_exit[middle]
+    available = limit - elapsed
+    on_time = (to_counter + out) * walk <= available
+    # A visit too short for the walk out walks it faster, spreading the steps over its time.
+    first_span = np.where(
+        on_time, to_counter * walk, available * to_counter // np.maximum(to_counter + out, 1)
+    )
+    second_start = np.where(on_time, limit - out * walk, elapsed + first_span)
+    legs.append((everyone, local.copy(), position, middle, elapsed, to_counter, first_span))
+    local += to_counter
+    legs.append((everyone, local.copy(), middle, exit_cell, second_start, out, limit - second_start))
+    local += out
+
+    counts = local + 2
+    first_row = np.cumsum(counts) - counts
+    total = int(counts.sum())
+    ts = np.empty(total, dtype=np.int64)
+    cell = np.empty(total, dtype=np.int32)
+    event = np.full(total, MOVE, dtype=np.int8)
+    visit = np.repeat(np.arange(n, dtype=np.int32), counts)
+    exit_rows = first_row + counts - 1
+    ts[first_row], cell[first_row], event[first_row] = enter, start_cell, ENTER
+    ts[exit_rows], cell[exit_rows], event[exit_rows] = enter + limit, exit_cell, EXIT
+
+    if moves:
+        who, at, when, where = (np.concatenate(part) for part in zip(*moves, strict=True))
+        rows = first_row[who] + 1 + at
+        ts[rows] = enter[who] + when
+        cell[rows] = where
+    _walk_legs(router, legs, first_row, enter, ts, cell)
+
+    dep = layout.department[cell].astype(np.int8)
+    dep[event != MOVE] = -1
+    return _add_focus(
+        {"ts": ts, "cell": cell, "event": event, "visit": visit, "dep": dep},
+        math.ceil(config.focus_seconds),
+    )
+
+
+def _walk_legs(router, legs, first_row, enter, ts, cell) -> None:
+    """Write the cells and times of every walk, one numpy pass per step number.
+
+    Walks are ordered by length, longest first, so the walks still going at step ``j`` are
+    always a prefix. A walk of ``steps`` cells spanning ``span`` seconds from ``t0`` reaches its
+    ``j``-th cell at ``t0 + j * span // steps`` (whole seconds per cell on a normal walk).
+    """
+    who, at, start, goal, t0, steps, span = (np.concatenate(part) for part in zip(*legs, strict=True))
+    walking = steps > 0
+    if not walking.any():
+        return
+    order = np.flatnonzero(walking)[np.argsort(-steps[walking], kind="stable")]
+    length = steps[order]
+    row = first_row[who[order]] + 1 + at[order]
+    base = enter[who[order]] + t0[order]
+    span, goal = span[order], goal[order].astype(np.int32)
+    current = start[order].astype(np.int32)
+    still = np.searchsorted(-length, -np.arange(int(length[0])), side="left")
+    for j, active in enumerate(still.tolist()):
+        current[:active] = router.next_step(current[:active], goal[:active])
+        cell[row[:active] + j] = current[:active]
+        ts[row[:active] + j] = base[:active] + ((j + 1) * span[:active]) // length[:active]
+
+
+def _add_focus(columns: dict[str, np.ndarray], threshold: int) -> dict[str, np.ndarray]:
+    """Insert a focus event into every stay in one department that lasts past ``threshold`` s.
+
+    A stay is a run of a visit's consecutive events in the same department; it ends at the next
+    event (there always is one: the exit is outside every department). The focus event goes
+    right after the last event at or before the moment the threshold is reached, at its cell.
+    """
+    ts, dep, visit = columns["ts"], columns["dep"], columns["visit"]
+    if not len(ts):
+        return columns
+    inside = dep >= 0
+    starts = np.flatnonzero(inside & (dep != np.r_[-1, dep[:-1]]))
+    ends = np.flatnonzero(inside & (dep != np.r_[dep[1:], -1]))
+    when = ts[starts] + threshold
+    hit = ts[ends + 1] > when
+    if not hit.any():
+        return columns
+    starts, when = starts[hit], when[hit]
+    base = int(ts.min())
+    key = (visit.astype(np.int64) << 32) | (ts - base)
+    slot = np.searchsorted(key, (visit[starts].astype(np.int64) << 32) | (when - base), side="right")
+    return {
+        "ts": np.insert(ts, slot, when),
+        "cell": np.insert(columns["cell"], slot, columns["cell"][slot - 1]),
+        "event": np.insert(columns["event"], slot, np.int8(FOCUS)),
+        "visit": np.insert(visit, slot, visit[starts]),
+        "dep": np.insert(dep, slot, dep[starts]),
+    }

@@ -56,7 +56,8 @@ import numpy as np
 from customersim.errors import LayoutError
 
 OPEN = "open"
-MAX_WALKABLE_CELLS = 4096
+# Maps carry all-pairs tables of (width x height)^2 entries: a few tens of MB at most.
+MAX_MAP_CELLS = 2500
 DEFAULT_LEGEND = {"floor": ".", "wall": "#", "entrance": ">", "exit": "<", "door": "+", "checkout": "$"}
 # Kinds of cell in a floor plan's ``kind`` array.
 FLOOR, WALL, ENTRANCE, EXIT, DOOR, CHECKOUT, DEPARTMENT = range(7)
@@ -233,10 +234,10 @@ def parse_floorplan(text: str, source: str = "<layout>") -> Floorplan:
             f"{source}: the map has no exit: mark one with {legend['exit']!r} (or {legend['door']!r})"
         )
     walkable = kind != WALL
-    if walkable.sum() > MAX_WALKABLE_CELLS:
+    if width * height > MAX_MAP_CELLS:
         raise LayoutError(
-            f"{source}: the map has {int(walkable.sum())} walkable cells: at most {MAX_WALKABLE_CELLS} "
-            f"are allowed"
+            f"{source}: the map is {width} x {height} = {width * height} cells: at most "
+            f"{MAX_MAP_CELLS} are allowed"
         )
     reached = _reachable(walkable, np.isin(kind, (ENTRANCE, DOOR)))
     stranded = walkable & ~reached

@@ -24,6 +24,8 @@ from customersim.floorplan import CHECKOUT, DOOR, ENTRANCE, EXIT, Floorplan
 # Offsets (dx, dy): the four edge neighbours first, then the diagonals.
 _EDGE_STEPS = ((1, 0), (0, 1), (-1, 0), (0, -1))
 _DIAGONAL_STEPS = ((1, 1), (-1, 1), (-1, -1), (1, -1))
+# Open stores up to this many cells walk by table too (one lookup per step); larger ones by rule.
+OPEN_TABLE_CELLS = 1024
 
 
 @dataclass(frozen=True, eq=False)
@@ -165,7 +167,7 @@ class StoreLayout:
     @functools.cached_property
     def router(self) -> Router:
         """Shortest walks between any two walkable cells."""
-        if self.walkable.all():
+        if self.walkable.all() and self.width * self.height > OPEN_TABLE_CELLS:
             return RectangleRouter(self.width, self.neighbourhood)
         return TableRouter(self)
 
@@ -246,17 +248,23 @@ def _from_floorplan_cached(plan: Floorplan, neighbourhood: int) -> StoreLayout:
 
 
 class Router:
-    """Shortest walks: ``distance(a, b)`` in steps and ``next_step(a, b)``, over arrays of cells."""
+    """Shortest walks: ``distance(a, b)`` in steps and ``next_step(a, b, coin)``, over arrays.
+
+    Between two cells there are usually many shortest paths. ``coin`` (0 or 1 per walker, or
+    None for 0) picks one of two next steps at every step: one that favours edge steps and one
+    that favours diagonals, so tossing a coin per step gives paths that spread over the band of
+    shortest paths instead of all shoppers treading the same line.
+    """
 
     def distance(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def next_step(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def next_step(self, a: np.ndarray, b: np.ndarray, coin: np.ndarray | None = None) -> np.ndarray:
         raise NotImplementedError
 
 
 class RectangleRouter(Router):
-    """An open rectangle needs no tables: walk diagonally, then straight (or x first, then y)."""
+    """A large open rectangle needs no tables: diagonal steps and straight steps by rule."""
 
     def __init__(self, width: int, neighbourhood: int):
         self.width, self.neighbourhood = width, neighbourhood
@@ -267,33 +275,41 @@ class RectangleRouter(Router):
         dx, dy = np.abs(bx - ax), np.abs(by - ay)
         return (np.maximum(dx, dy) if self.neighbourhood == 8 else dx + dy).astype(np.int32)
 
-    def next_step(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def next_step(self, a: np.ndarray, b: np.ndarray, coin: np.ndarray | None = None) -> np.ndarray:
         ay, ax = np.divmod(a, self.width)
         by, bx = np.divmod(b, self.width)
         sx, sy = np.sign(bx - ax), np.sign(by - ay)
+        heads = coin is not None
         if self.neighbourhood == 4:
-            sy = np.where(sx != 0, 0, sy)
+            x_first = (sx != 0) & ((coin == 0) | (sy == 0)) if heads else sx != 0
+            sx, sy = np.where(x_first, sx, 0), np.where(x_first, 0, sy)
+        elif heads:
+            # Edge-favouring step: only along the longer axis while the other can still wait.
+            dx, dy = np.abs(bx - ax), np.abs(by - ay)
+            straight = coin == 0
+            sx = np.where(straight & (dy > dx), 0, sx)
+            sy = np.where(straight & (dx > dy), 0, sy)
         return (a + sx + sy * self.width).astype(np.int32)
 
 
 class TableRouter(Router):
-    """All-pairs tables over the walkable cells of a floor plan (a few thousand cells at most).
+    """All-pairs tables over the cells of a floor plan (a few thousand cells at most).
 
-    ``distance[i, j]`` is the number of steps between walkable cells ``i`` and ``j``, and
-    ``hop[i, j]`` the first cell after ``i`` on a shortest path to ``j`` (the first such
-    neighbour in neighbour order, so paths are deterministic), both indexed by the compact
-    number of a walkable cell. Built by one breadth-first search from all cells at once.
+    ``distance[a, b]`` is the number of steps between cells ``a`` and ``b`` and
+    ``hop[coin, a, b]`` the first cell after ``a`` on a shortest path to ``b``: with coin 0 the
+    first such neighbour in neighbour order (edges first), with coin 1 the last (diagonals
+    first). Built by one breadth-first search from all walkable cells at once; a walk then
+    costs one table lookup per step.
     """
 
     def __init__(self, layout: StoreLayout):
         cells = np.flatnonzero(layout.walkable.ravel())
         n = len(cells)
-        self.index = np.full(layout.width * layout.height, -1, np.int32)
-        self.index[cells] = np.arange(n, dtype=np.int32)
-        self.cells = cells.astype(np.int32)
+        index = np.full(layout.width * layout.height, -1, np.int32)
+        index[cells] = np.arange(n, dtype=np.int32)
         k = layout.neighbours.shape[1]
         valid = np.arange(k)[None, :] < layout.degree[cells][:, None]
-        near = self.index[layout.neighbours[cells]]  # compact neighbours (padding: itself)
+        near = index[layout.neighbours[cells]]  # compact neighbours (padding: itself)
         dist = np.full((n, n), -1, np.int16)
         np.fill_diagonal(dist, 0)
         frontier = np.eye(n, dtype=bool)
@@ -309,22 +325,33 @@ class TableRouter(Router):
                 break
             dist[reached] = level
             frontier = reached
-        hop = np.full((n, n), -1, np.int16)
-        for j in range(k):
-            rows = np.flatnonzero(valid[:, j])
-            closer = dist[near[rows, j]] == dist[rows] - 1
-            sub = hop[rows]
-            take = closer & (sub < 0)
-            sub[take] = np.broadcast_to(near[rows, j][:, None], sub.shape)[take]
-            hop[rows] = sub
-        np.fill_diagonal(hop, np.arange(n, dtype=np.int16))
-        self.dist, self.hop = dist, hop
+        size = layout.width * layout.height
+        full = np.ix_(cells, cells)
+        self.size = size
+        self.dist = np.full((size, size), -1, np.int16)
+        self.dist[full] = dist
+        hops = np.repeat(np.arange(size, dtype=np.int16)[:, None], size, axis=1)[None].repeat(2, axis=0)
+        for side, columns in enumerate((range(k), range(k - 1, -1, -1))):
+            hop = np.full((n, n), -1, np.int32)
+            for j in columns:
+                rows = np.flatnonzero(valid[:, j])
+                closer = dist[near[rows, j]] == dist[rows] - 1
+                sub = hop[rows]
+                take = closer & (sub < 0)
+                sub[take] = np.broadcast_to(near[rows, j][:, None], sub.shape)[take]
+                hop[rows] = sub
+            np.fill_diagonal(hop, np.arange(n))
+            hops[side][full] = cells[hop]
+        self.hops = hops.reshape(-1)
 
     def distance(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return self.dist[self.index[a], self.index[b]].astype(np.int32)
+        return self.dist[a, b].astype(np.int32)
 
-    def next_step(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return self.cells[self.hop[self.index[a], self.index[b]]]
+    def next_step(self, a: np.ndarray, b: np.ndarray, coin: np.ndarray | None = None) -> np.ndarray:
+        flat = a * self.size + b
+        if coin is not None:
+            flat += coin * (self.size * self.size)
+        return self.hops[flat]
 
 
 def _distances_to_doors(

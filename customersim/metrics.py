@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from customersim.frame import ENTER, EXIT, MOVE, event_codes
+from customersim.frame import ENTER, EXIT, FOCUS, MOVE, event_codes
 
 
 def visit_keys(frame: pd.DataFrame) -> np.ndarray:
@@ -139,7 +139,7 @@ def occupancy_series(
 def visits_per_cell(frame: pd.DataFrame, width: int, height: int) -> np.ndarray:
     """How often each cell's sensor saw a customer arrive (enter or move): (height, width) ints."""
     codes = event_codes(frame, strict=True)
-    arriving = codes != EXIT
+    arriving = (codes == ENTER) | (codes == MOVE)
     cells = frame["y"].to_numpy()[arriving].astype(np.int64) * width + frame["x"].to_numpy()[arriving]
     return np.bincount(cells, minlength=width * height)[: width * height].reshape(height, width)
 
@@ -166,6 +166,110 @@ def dwell_seconds_per_cell(
     cells = frame["y"].to_numpy()[order].astype(np.int64) * width + frame["x"].to_numpy()[order]
     totals = np.bincount(cells, weights=stay, minlength=width * height)[: width * height]
     return totals.reshape(height, width)
+
+
+def _stays(frame: pd.DataFrame, end: int | None = None) -> pd.DataFrame:
+    """Every event that places a shopper in a cell, with how long they stay: visit, dep, seconds.
+
+    Rows are in visit order, then time order; focus events (which do not move anyone) and exits
+    are left out, so a stay lasts until the shopper's next move or exit.
+    """
+    _, hi = _window(frame, None, end)
+    codes = event_codes(frame, strict=True)
+    keep = codes != FOCUS
+    keys = visit_keys(frame)[keep]
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    ts = frame["ts"].to_numpy()[keep][order]
+    codes = codes[keep][order]
+    if "dep" in frame.columns:
+        dep = frame["dep"].astype("object").to_numpy()[keep][order]
+    else:
+        dep = np.full(len(ts), None, dtype=object)
+    same_next = np.r_[keys[1:] == keys[:-1], False]
+    seconds = np.where(same_next, np.r_[ts[1:], hi], hi) - ts
+    placed = codes != EXIT
+    return pd.DataFrame(
+        {
+            "visit": keys[placed],
+            "dep": dep[placed],
+            "ts": ts[placed],
+            "seconds": np.maximum(seconds, 0)[placed],
+        }
+    )
+
+
+def department_stats(frame: pd.DataFrame, end: int | None = None) -> pd.DataFrame:
+    """Per department: visits that reached it, stays, dwell seconds and focus events.
+
+    A stay is an unbroken run of a visit's moves inside one department. Departments come from
+    the frame's ``dep`` column (in its category order when it is a category), so a frame of the
+    open store (no departments) gives an empty table.
+
+    Returns:
+        A frame indexed by department with ``visits``, ``stays``, ``dwell_seconds``,
+        ``mean_stay_seconds`` and ``focus``.
+    """
+    names = _department_names(frame)
+    stays = _stays(frame, end)
+    inside = stays[stays["dep"].notna()]
+    new_run = (inside["dep"].to_numpy()[1:] != inside["dep"].to_numpy()[:-1]) | (
+        inside["visit"].to_numpy()[1:] != inside["visit"].to_numpy()[:-1]
+    )
+    runs = inside.assign(run=np.cumsum(np.r_[True, new_run]) if len(inside) else [])
+    grouped = runs.groupby("dep", sort=False)
+    codes = event_codes(frame, strict=True) if len(frame) else np.empty(0, np.int8)
+    focus = (
+        frame.loc[codes == FOCUS, "dep"].astype("object").value_counts()
+        if "dep" in frame.columns
+        else pd.Series(dtype="int64")
+    )
+    table = pd.DataFrame(
+        {
+            "visits": grouped["visit"].nunique(),
+            "stays": grouped["run"].nunique(),
+            "dwell_seconds": grouped["seconds"].sum(),
+        }
+    ).reindex(names)
+    table = table.fillna(0).astype({"visits": "int64", "stays": "int64", "dwell_seconds": "float64"})
+    table["mean_stay_seconds"] = table["dwell_seconds"] / table["stays"].where(table["stays"] > 0)
+    table["focus"] = focus.reindex(names).fillna(0).astype("int64").to_numpy()
+    table.index.name = "dep"
+    return table
+
+
+def department_transitions(frame: pd.DataFrame) -> pd.DataFrame:
+    """How often shoppers went from one department's stay to another's: a square count frame.
+
+    Rows are the department left, columns the next department a visit stayed in (whatever
+    floor lay between); a visit's stays in order make one transition per consecutive pair.
+    """
+    names = _department_names(frame)
+    stays = _stays(frame)
+    inside = stays[stays["dep"].notna()]
+    dep, visit = inside["dep"].to_numpy(), inside["visit"].to_numpy()
+    change = np.r_[True, (dep[1:] != dep[:-1]) | (visit[1:] != visit[:-1])] if len(dep) else []
+    dep, visit = dep[change], visit[change]
+    same = visit[1:] == visit[:-1]
+    pairs = pd.DataFrame({"from": dep[:-1][same], "to": dep[1:][same]})
+    matrix = pd.crosstab(pairs["from"], pairs["to"]).reindex(index=names, columns=names, fill_value=0)
+    matrix.index.name, matrix.columns.name = "from", "to"
+    return matrix.astype("int64")
+
+
+def path_lengths(frame: pd.DataFrame) -> pd.Series:
+    """Cells walked (moves) per visit, indexed by visit."""
+    table = visit_table(frame)
+    return table.set_index("visit")["moves"].rename("path_length")
+
+
+def _department_names(frame: pd.DataFrame) -> list[str]:
+    if "dep" not in frame.columns:
+        return []
+    column = frame["dep"]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return [str(c) for c in column.cat.categories]
+    return sorted(set(column.dropna().astype(str)))
 
 
 def visit_path(frame: pd.DataFrame, visit: int) -> pd.DataFrame:

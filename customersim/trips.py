@@ -30,6 +30,8 @@ from customersim.layout import StoreLayout
 
 # Mean number of moves while browsing at a stop (Poisson): a few cells of a department.
 BROWSE_MOVES = 2.0
+# At most this many browsing moves per stop (the Poisson tail beyond it is under 0.5 %).
+MAX_BROWSE_MOVES = 6
 # The checkout (queue and paying) takes at least about this many dwells.
 CHECKOUT_DWELLS = 2.0
 
@@ -92,6 +94,7 @@ def build_trips(
     stop_cells, stop_p = layout.stop_cells
     stop_cdf = np.cumsum(stop_p)
     browse_next, browse_degree = layout.browse_neighbours
+    browse_flat, browse_width = browse_next.ravel(), browse_next.shape[1]
 
     elapsed = np.zeros(n, dtype=np.int64)  # seconds since entering, at the current cell's end
     local = np.zeros(n, dtype=np.int64)  # events reserved so far per visit (without enter/exit)
@@ -104,19 +107,20 @@ def build_trips(
         target = stop_cells[pick]
         steps = router.distance(position[a], target).astype(np.int64)
         arrive = elapsed[a] + steps * walk
-        browse = rng.poisson(BROWSE_MOVES, m)
+        browse = np.minimum(rng.poisson(BROWSE_MOVES, m), MAX_BROWSE_MOVES)
         width = int(browse.max()) + 1
         leave = arrive[:, None] + np.cumsum(dwells(a, width), axis=1)
         cells = np.empty((m, width), dtype=np.int32)
-        moved = np.zeros((m, width), dtype=bool)
         cells[:, 0] = current = target
+        # Walkers keep stepping past their own number of moves: those cells are never used.
+        draws = rng.random((width - 1, m), dtype=np.float32)
         for j in range(1, width):
-            degree = browse_degree[current]
-            choice = (rng.random(m, dtype=np.float32) * degree).astype(np.int32)
-            going = j <= browse
-            moved[:, j] = going & (degree > 0)
-            current = np.where(going, browse_next[current, choice], current)
+            choice = (draws[j - 1] * browse_degree[current]).astype(np.int32)
+            current = browse_flat[current * browse_width + choice]
             cells[:, j] = current
+        # A one-cell department keeps the shopper in place: no move then.
+        moved = np.zeros((m, width), dtype=bool)
+        moved[:, 1:] = cells[:, 1:] != cells[:, :-1]
         needed = finish(cells.ravel(), np.repeat(a, width)).reshape(m, width)
         fits = (leave + needed <= limit[a][:, None]) & (np.arange(width)[None, :] <= browse[:, None])
         lead = np.cumprod(fits, axis=1).sum(axis=1)
@@ -177,8 +181,11 @@ def build_trips(
         rows = first_row[who] + 1 + at
         ts[rows] = enter[who] + when
         cell[rows] = where
-    _walk_legs(router, legs, first_row, enter, ts, cell)
+    _walk_legs(router, legs, first_row, enter, ts, cell, rng)
 
+    if not len(layout.departments):
+        dep = np.full(total, -1, dtype=np.int8)
+        return {"ts": ts, "cell": cell, "event": event, "visit": visit, "dep": dep}
     dep = layout.department[cell].astype(np.int8)
     dep[event != MOVE] = -1
     return _add_focus(
@@ -187,12 +194,14 @@ def build_trips(
     )
 
 
-def _walk_legs(router, legs, first_row, enter, ts, cell) -> None:
+def _walk_legs(router, legs, first_row, enter, ts, cell, rng) -> None:
     """Write the cells and times of every walk, one numpy pass per step number.
 
     Walks are ordered by length, longest first, so the walks still going at step ``j`` are
-    always a prefix. A walk of ``steps`` cells spanning ``span`` seconds from ``t0`` reaches its
-    ``j``-th cell at ``t0 + j * span // steps`` (whole seconds per cell on a normal walk).
+    always a prefix. A coin per step picks between the router's two kinds of next step, so
+    shoppers spread over the shortest paths. A walk of ``steps`` cells spanning ``span``
+    seconds from ``t0`` reaches its ``j``-th cell at ``t0 + j * span // steps``: whole
+    ``walk_seconds_per_cell`` on a normal walk, less on the hurried walk out of a short visit.
     """
     who, at, start, goal, t0, steps, span = (np.concatenate(part) for part in zip(*legs, strict=True))
     walking = steps > 0
@@ -201,14 +210,37 @@ def _walk_legs(router, legs, first_row, enter, ts, cell) -> None:
     order = np.flatnonzero(walking)[np.argsort(-steps[walking], kind="stable")]
     length = steps[order]
     row = first_row[who[order]] + 1 + at[order]
-    base = enter[who[order]] + t0[order]
     span, goal = span[order], goal[order].astype(np.int32)
+    clock = enter[who[order]] + t0[order]
+    pace = span // length  # whole seconds per step; exact on every normal walk
     current = start[order].astype(np.int32)
     still = np.searchsorted(-length, -np.arange(int(length[0])), side="left")
-    for j, active in enumerate(still.tolist()):
-        current[:active] = router.next_step(current[:active], goal[:active])
-        cell[row[:active] + j] = current[:active]
-        ts[row[:active] + j] = base[:active] + ((j + 1) * span[:active]) // length[:active]
+    coins = rng.integers(0, 2, int(length.sum()), dtype=np.int8).astype(np.int32)
+    used = 0
+    for active in still.tolist():
+        current[:active] = router.next_step(current[:active], goal[:active], coins[used : used + active])
+        used += active
+        clock[:active] += pace[:active]
+        cell[row[:active]] = current[:active]
+        ts[row[:active]] = clock[:active]
+        row[:active] += 1
+    hurried = np.flatnonzero(pace * length != span)
+    if hurried.size:
+        steps_h = length[hurried]
+        j = _segment_rows(np.zeros(len(hurried), np.int64), steps_h) + 1
+        first = row[hurried] - steps_h
+        base = clock[hurried] - pace[hurried] * steps_h
+        rows = _segment_rows(first, steps_h)
+        ts[rows] = np.repeat(base, steps_h) + (j * np.repeat(span[hurried], steps_h)) // np.repeat(
+            steps_h, steps_h
+        )
+
+
+def _segment_rows(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Row numbers ``starts[i] + 0 .. lengths[i]-1`` for every segment, concatenated."""
+    total = int(lengths.sum())
+    seg_first = np.cumsum(lengths) - lengths
+    return np.arange(total, dtype=np.int64) + np.repeat(starts - seg_first, lengths)
 
 
 def _add_focus(columns: dict[str, np.ndarray], threshold: int) -> dict[str, np.ndarray]:

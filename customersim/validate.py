@@ -160,7 +160,7 @@ def validate_events(
             "door",
             np.flatnonzero((code == kind) & ~np.isin(cell, doors)),
             lambda r, places=places, what=what: [
-                f"{EVENT_TYPES[code[i]]} at ({xs[i]}, {ys[i]}), not at {what} door ({places})" for i in r
+                f"{EVENT_TYPES[code[i]]} at ({xs[i]}, {ys[i]}), not at {what} door {places}" for i in r
             ],
         )
 

@@ -23,7 +23,7 @@ from customersim.mqtt import send_event
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "send",
-        help="publish one hand-made event (enter, move or exit)",
+        help="publish one hand-made event (enter, move, exit or focus)",
         description="Publish one event on its topic and wait for the broker to take it. "
         "Example: customersim send move --id 997 --ts 192326400 --x 2 --y 3",
     )
@@ -41,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             metavar="CELLS",
             help=f"store {name}: when given (or {SETTINGS[name].env} is set), the cell must be inside",
         )
+    parser.add_argument("--dep", default=None, help="department name (focus only)")
     parser.add_argument(
         "--timeout",
         type=float,
@@ -60,6 +61,10 @@ def send_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         raise UserError("a move needs --x and --y")
     if args.event != "move" and (args.x is not None or args.y is not None):
         raise UserError(f"--x and --y only go with move events, not {args.event}")
+    if args.event == "focus" and not (args.dep or "").strip():
+        raise UserError("a focus needs --dep, the department's name")
+    if args.event != "focus" and args.dep is not None:
+        raise UserError(f"--dep only goes with focus events, not {args.event}")
     ts = None
     if args.ts is not None:
         try:
@@ -76,6 +81,7 @@ def send_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             ts=ts,
             x=args.x,
             y=args.y,
+            dep=args.dep,
             timeout=args.timeout,
             **_store_size(args, environ),
         )

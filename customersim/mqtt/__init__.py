@@ -91,6 +91,7 @@ def send_event(
     x: int | None = None,
     y: int | None = None,
     *,
+    dep: str | None = None,
     timeout: float = 10.0,
     width: int | None = None,
     height: int | None = None,
@@ -99,10 +100,11 @@ def send_event(
 
     Args:
         settings: the broker, topics and QoS.
-        event: ``enter``, ``move`` or ``exit``.
+        event: ``enter``, ``move``, ``exit`` or ``focus``.
         customer_id: the customer's id (sent as a string).
         ts: epoch seconds; default now.
         x, y: the cell of a move (required for moves, not allowed otherwise).
+        dep: the department of a focus event (required for focus, not allowed otherwise).
         timeout: seconds to reach the broker and get the acknowledgement, in all.
         width, height: the store's size in cells, when known: x and y must be inside it.
 
@@ -119,11 +121,13 @@ def send_event(
         raise ValueError(f"timeout = {timeout!r} is not allowed: expected seconds > 0")
     if event != "move" and (x is not None or y is not None):
         raise ValueError(f"x and y only go with move events, not {event!r}")
+    if event != "focus" and dep is not None:
+        raise ValueError(f"a department only goes with focus events, not {event!r}")
     from customersim.contract import check_event  # here: pandas stays out of a light import
 
     ts = int(time.time()) if ts is None else ts
     check_event(event, customer_id, ts, x, y, width=width, height=height)
-    payload = encode_payload(event, customer_id, ts, x, y)
+    payload = encode_payload(event, customer_id, ts, x, y, dep=dep)
     topic = settings.topics.for_event(event)
     if settings.mock:
         mock_log.info("%s %s", topic, payload.decode("utf-8"))

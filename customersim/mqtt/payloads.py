@@ -6,9 +6,12 @@ payload that consumers of the old service already parse::
     customer/enter  {"id":"997","ts":192326400}
     customer/move   {"id":"997","ts":192326400,"x":2,"y":3}
     customer/exit   {"id":"997","ts":192326400}
+    customer/focus  {"id":"997","ts":192326400,"dep":"Boys"}
 
-``id`` is always a string, ``ts`` integer epoch seconds, ``x``/``y`` integers and only on moves.
-Nothing else is sent unless the caller names extra columns to append.
+``id`` is always a string, ``ts`` integer epoch seconds, ``x``/``y`` integers and only on moves,
+``dep`` the department's name and only on focus events. Nothing else is sent unless the caller
+names extra columns to append; the extra field ``dep`` goes on moves only (``null`` outside
+departments), for consumers that read a move's department.
 
 A frame is encoded column by column with Arrow string kernels (millions of rows a second) rather
 than one ``json.dumps`` per row, so that encoding never limits the publishing rate. Customer ids
@@ -37,11 +40,14 @@ def encode_payload(
     x: int | None = None,
     y: int | None = None,
     extra: dict[str, Any] | None = None,
+    *,
+    dep: str | None = None,
 ) -> bytes:
     """The payload of one event (the same bytes :func:`encode_frame` makes for its row).
 
     Raises:
-        ValueError: ``event`` is not enter, move or exit, or a move lacks ``x``/``y``.
+        ValueError: ``event`` is not enter, move, exit or focus, a move lacks ``x``/``y``, or a
+            focus lacks ``dep``.
     """
     if event not in EVENT_TYPES:
         raise ValueError(f"event {event!r} is not allowed: expected one of {', '.join(EVENT_TYPES)}")
@@ -50,6 +56,10 @@ def encode_payload(
         if x is None or y is None:
             raise ValueError("a move event needs both x and y")
         body["x"], body["y"] = int(x), int(y)
+    if event == "focus":
+        if dep is None or not str(dep).strip():
+            raise ValueError("a focus event needs the department's name (dep)")
+        body["dep"] = str(dep)
     body.update(extra or {})
     return json.dumps(body, separators=(",", ":")).encode("utf-8")
 
@@ -116,7 +126,28 @@ def encode_frame(frame: pd.DataFrame, extra_fields: Sequence[str] = ()) -> list[
         y = pc.cast(pa.array(frame["y"].fillna(0).to_numpy().astype(np.int64)), pa.string())
         xy = pc.binary_join_element_wise(',"x":', x, ',"y":', y, "")
         parts.append(pc.if_else(pa.array(is_move), xy, pa.scalar("", pa.string())))
+    is_focus = codes == EVENT_TYPES.index("focus")
+    if is_focus.any():
+        if "dep" not in frame.columns or frame.loc[is_focus, "dep"].isna().any():
+            raise ValueError("focus events need a department in column 'dep'")
+        parts.append(
+            pc.if_else(
+                pa.array(is_focus),
+                pc.binary_join_element_wise(
+                    ',"dep":', _as_strings(frame["dep"].astype("object").fillna(""), "dep"), ""
+                ),
+                pa.scalar("", pa.string()),
+            )
+        )
     for name in extra_fields:
+        if name == "dep":  # a move's department, for consumers that read it; null outside one
+            names = frame["dep"].astype("object")
+            text = _as_strings(names.fillna(""), "dep")
+            text = pc.if_else(pa.array(names.isna().to_numpy()), pa.scalar("null"), text)
+            parts.append(
+                pc.if_else(pa.array(is_move), pc.binary_join_element_wise(',"dep":', text, ""), pa.scalar(""))
+            )
+            continue
         parts.extend([f",{json.dumps(name)}:", _as_strings(frame[name], name)])
     parts.append("}")
     joined = pc.binary_join_element_wise(*parts, "")

@@ -1,6 +1,6 @@
 """Where the shoppers' events go: the table of MQTT connection settings, and :class:`MqttSettings`.
 
-The downstream systems of the store listen on three topics of an MQTT broker. Which broker, as
+The downstream systems of the store listen on four topics of an MQTT broker. Which broker, as
 whom, over what kind of connection and with what delivery guarantee is decided here, once, by a
 frozen :class:`MqttSettings`. :data:`MQTT_SETTINGS` holds one row per setting: its environment
 variable (the names of the service this package replaces are kept), default, bounds and meaning.
@@ -130,6 +130,14 @@ MQTT_SETTINGS = SettingsTable(
             allowed=_TOPIC_WORDS,
         ),
         Setting(
+            name="topics.focus",
+            env="FOCUS_TOPIC",
+            help="topic of focus events (a stay in one department)",
+            default="customer/focus",
+            parse=_topic,
+            allowed=_TOPIC_WORDS,
+        ),
+        Setting(
             name="mock",
             env="TESTING_MOCK_MQTT",
             help="log each topic and payload instead of publishing",
@@ -233,28 +241,34 @@ MQTT_SETTINGS = SettingsTable(
     error=MqttSettingsError,
 )
 _DEFAULT = MQTT_SETTINGS.defaults()
-_TOPIC_ROWS = {"enter": "topics.enter", "move": "topics.move", "exit": "topics.exit"}
+_TOPIC_ROWS = {
+    "enter": "topics.enter",
+    "move": "topics.move",
+    "exit": "topics.exit",
+    "focus": "topics.focus",
+}
 
 
 @dataclass(frozen=True)
 class Topics:
-    """The topic of each event type (``customer/enter``, ``customer/move``, ``customer/exit``)."""
+    """The topic of each event type (``customer/enter``, ``/move``, ``/exit``, ``/focus``)."""
 
     enter: str = _DEFAULT["topics.enter"]
     move: str = _DEFAULT["topics.move"]
     exit: str = _DEFAULT["topics.exit"]
+    focus: str = _DEFAULT["topics.focus"]
 
     def __post_init__(self) -> None:
         for event, row in _TOPIC_ROWS.items():
             object.__setattr__(self, event, MQTT_SETTINGS.convert(row, getattr(self, event)))
 
     def for_event(self, event: str) -> str:
-        """The topic that carries ``event`` (one of enter, move, exit)."""
+        """The topic that carries ``event`` (one of enter, move, exit, focus)."""
         return getattr(self, event)
 
-    def as_tuple(self) -> tuple[str, str, str]:
-        """The three topics in event-code order (enter, move, exit)."""
-        return (self.enter, self.move, self.exit)
+    def as_tuple(self) -> tuple[str, str, str, str]:
+        """The topics in event-code order (enter, move, exit, focus)."""
+        return (self.enter, self.move, self.exit, self.focus)
 
 
 @dataclass(frozen=True)

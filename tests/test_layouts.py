@@ -231,7 +231,7 @@ def test_validator_catches_walls_corners_and_doors(tmp_path):
     fine = [(1, "enter", 1, 0, 0), (2, "move", 1, 0, 1), (3, "move", 1, 0, 2), (4, "move", 1, 0, 1)]
     fine += [(5, "move", 1, 0, 0), (6, "exit", 1, 0, 0)]
     assert validate_events(_story(fine), config, check_occupancy=False).ok
-    corner = fine[:3] + [(4, "move", 1, 1, 1), (5, "move", 1, 0, 0), (6, "exit", 1, 0, 0)]
+    corner = [*fine[:3], (4, "move", 1, 1, 1), (5, "move", 1, 0, 0), (6, "exit", 1, 0, 0)]
     report = validate_events(_story(corner), config, check_occupancy=False)
     assert report.counts == {"step": 1} and "shelf's corner" in report.violations["message"][0]
     wall = [*fine[:2], (3, "move", 1, 1, 2), (4, "move", 1, 0, 1), (5, "move", 1, 0, 0), (6, "exit", 1, 0, 0)]

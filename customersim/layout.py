@@ -248,23 +248,35 @@ def _from_floorplan_cached(plan: Floorplan, neighbourhood: int) -> StoreLayout:
 
 
 class Router:
-    """Shortest walks: ``distance(a, b)`` in steps and ``next_step(a, b, coin)``, over arrays.
+    """Shortest walks: ``distance(a, b)`` in steps and ``next_step(a, b, toss)``, over arrays.
 
-    Between two cells there are usually many shortest paths. ``coin`` (0 or 1 per walker, or
-    None for 0) picks one of two next steps at every step: one that favours edge steps and one
-    that favours diagonals, so tossing a coin per step gives paths that spread over the band of
-    shortest paths instead of all shoppers treading the same line.
+    Between two cells there are usually many shortest paths. Each step picks one of two next
+    cells: one that favours straight steps and one that favours diagonals (with 4 neighbours:
+    x first or y first). ``toss`` (a uniform byte per walker) picks the second with probability
+    ``minor / major`` of the remaining offsets, which makes every monotone shortest path in an
+    open floor equally likely: shoppers spread round the straight line to their goal instead
+    of all treading the same diagonal. Without ``toss`` the straight-first cell is taken.
     """
 
     def distance(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def next_step(self, a: np.ndarray, b: np.ndarray, coin: np.ndarray | None = None) -> np.ndarray:
+    def next_step(self, a: np.ndarray, b: np.ndarray, toss: np.ndarray | None = None) -> np.ndarray:
         raise NotImplementedError
 
 
+def _second_choice_odds(ax, ay, bx, by, neighbourhood: int) -> np.ndarray:
+    """Probability (x256, as uint16) of taking the diagonal-first (or y-first) next step."""
+    dx, dy = np.abs(bx - ax), np.abs(by - ay)
+    if neighbourhood == 8:
+        odds = np.minimum(dx, dy) * 256 // np.maximum(np.maximum(dx, dy), 1)
+    else:
+        odds = dy * 256 // np.maximum(dx + dy, 1)
+    return odds.astype(np.uint16)
+
+
 class RectangleRouter(Router):
-    """A large open rectangle needs no tables: diagonal steps and straight steps by rule."""
+    """A large open rectangle needs no tables: the next step follows from the offsets."""
 
     def __init__(self, width: int, neighbourhood: int):
         self.width, self.neighbourhood = width, neighbourhood
@@ -275,31 +287,35 @@ class RectangleRouter(Router):
         dx, dy = np.abs(bx - ax), np.abs(by - ay)
         return (np.maximum(dx, dy) if self.neighbourhood == 8 else dx + dy).astype(np.int32)
 
-    def next_step(self, a: np.ndarray, b: np.ndarray, coin: np.ndarray | None = None) -> np.ndarray:
+    def next_step(self, a: np.ndarray, b: np.ndarray, toss: np.ndarray | None = None) -> np.ndarray:
         ay, ax = np.divmod(a, self.width)
         by, bx = np.divmod(b, self.width)
         sx, sy = np.sign(bx - ax), np.sign(by - ay)
-        heads = coin is not None
+        second = (
+            toss < _second_choice_odds(ax, ay, bx, by, self.neighbourhood)
+            if toss is not None
+            else np.zeros(len(a), bool)
+        )
+        dx, dy = np.abs(bx - ax), np.abs(by - ay)
         if self.neighbourhood == 4:
-            x_first = (sx != 0) & ((coin == 0) | (sy == 0)) if heads else sx != 0
-            sx, sy = np.where(x_first, sx, 0), np.where(x_first, 0, sy)
-        elif heads:
-            # Edge-favouring step: only along the longer axis while the other can still wait.
-            dx, dy = np.abs(bx - ax), np.abs(by - ay)
-            straight = coin == 0
-            sx = np.where(straight & (dy > dx), 0, sx)
-            sy = np.where(straight & (dx > dy), 0, sy)
+            y_step = (sx == 0) | (second & (sy != 0))
+            sx, sy = np.where(y_step, 0, sx), np.where(y_step, sy, 0)
+        else:
+            # Straight along the longer offset, or diagonally (always when both are equal).
+            diagonal = second | (dx == dy)
+            sx = np.where(diagonal | (dx > dy), sx, 0)
+            sy = np.where(diagonal | (dy > dx), sy, 0)
         return (a + sx + sy * self.width).astype(np.int32)
 
 
 class TableRouter(Router):
     """All-pairs tables over the cells of a floor plan (a few thousand cells at most).
 
-    ``distance[a, b]`` is the number of steps between cells ``a`` and ``b`` and
-    ``hop[coin, a, b]`` the first cell after ``a`` on a shortest path to ``b``: with coin 0 the
-    first such neighbour in neighbour order (edges first), with coin 1 the last (diagonals
-    first). Built by one breadth-first search from all walkable cells at once; a walk then
-    costs one table lookup per step.
+    ``dist[a, b]`` is the number of steps between cells ``a`` and ``b``; ``hops[k, a, b]`` the
+    first cell after ``a`` on a shortest path to ``b``: for ``k = 0`` the first such neighbour
+    in neighbour order (edges first), for ``k = 1`` the last (diagonals first); ``odds[a, b]``
+    the chance (x256) of taking the second. Built by one breadth-first search from all
+    walkable cells at once; a walk then costs two table lookups per step.
     """
 
     def __init__(self, layout: StoreLayout):
@@ -342,15 +358,24 @@ class TableRouter(Router):
                 hop[rows] = sub
             np.fill_diagonal(hop, np.arange(n))
             hops[side][full] = cells[hop]
+        ys, xs = np.divmod(np.arange(size), layout.width)
+        odds = _second_choice_odds(xs[:, None], ys[:, None], xs[None, :], ys[None, :], layout.neighbourhood)
+        if layout.neighbourhood == 4:
+            # The second table's step may go along x or along y depending on the quadrant:
+            # give it the odds of the axis it steps along.
+            along_y = np.abs(hops[1].astype(np.int32) - np.arange(size)[:, None]) == layout.width
+            odds = np.where(along_y, odds, 256 - odds).astype(np.uint16)
+            odds[hops[0] == hops[1]] = 0
         self.hops = hops.reshape(-1)
+        self.odds = odds.ravel()
 
     def distance(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return self.dist[a, b].astype(np.int32)
 
-    def next_step(self, a: np.ndarray, b: np.ndarray, coin: np.ndarray | None = None) -> np.ndarray:
+    def next_step(self, a: np.ndarray, b: np.ndarray, toss: np.ndarray | None = None) -> np.ndarray:
         flat = a * self.size + b
-        if coin is not None:
-            flat += coin * (self.size * self.size)
+        if toss is not None:
+            flat += (toss < self.odds[flat]) * (self.size * self.size)
         return self.hops[flat]
 
 

@@ -198,7 +198,7 @@ def _walk_legs(router, legs, first_row, enter, ts, cell, rng) -> None:
     """Write the cells and times of every walk, one numpy pass per step number.
 
     Walks are ordered by length, longest first, so the walks still going at step ``j`` are
-    always a prefix. A coin per step picks between the router's two kinds of next step, so
+    always a prefix. A toss per step picks between the router's two kinds of next step, so
     shoppers spread over the shortest paths. A walk of ``steps`` cells spanning ``span``
     seconds from ``t0`` reaches its ``j``-th cell at ``t0 + j * span // steps``: whole
     ``walk_seconds_per_cell`` on a normal walk, less on the hurried walk out of a short visit.
@@ -215,10 +215,10 @@ def _walk_legs(router, legs, first_row, enter, ts, cell, rng) -> None:
     pace = span // length  # whole seconds per step; exact on every normal walk
     current = start[order].astype(np.int32)
     still = np.searchsorted(-length, -np.arange(int(length[0])), side="left")
-    coins = rng.integers(0, 2, int(length.sum()), dtype=np.int8).astype(np.int32)
+    tosses = rng.integers(0, 256, int(length.sum()), dtype=np.uint16)
     used = 0
     for active in still.tolist():
-        current[:active] = router.next_step(current[:active], goal[:active], coins[used : used + active])
+        current[:active] = router.next_step(current[:active], goal[:active], tosses[used : used + active])
         used += active
         clock[:active] += pace[:active]
         cell[row[:active]] = current[:active]

@@ -1,11 +1,14 @@
 """Engine throughput and memory, beside a naive simulation measured in the same run.
 
-    python benchmarks/engine.py [--events 10000000]
+    python benchmarks/engine.py [--events 10000000] [--layouts open,fashion,supermarket]
 
 The naive reference is how such a simulator is usually first written: one Python object per
-shopper, a loop over every simulated second, one dict per event, then a DataFrame. Both run
+shopper, a loop over every simulated second, one dict per event, then a DataFrame. It keeps the
+first, simplest model (random steps in the open store) so that it stays a fixed yardstick while
+the engine's shoppers learn to walk floor plans. The engine runs on each layout. Everything runs
 pinned to one core, each in a fresh subprocess so that peak memory (max RSS growth over the
-warmed-up interpreter) belongs to that run alone. Figures are printed as ratios.
+warmed-up interpreter) belongs to that run alone. Figures are printed as ratios of wall-clock
+rates and, steadier on a shared machine where a run may wait for the core, of CPU-time rates.
 """
 
 from __future__ import annotations
@@ -18,7 +21,11 @@ import sys
 import time
 
 CONFIG = dict(width=20, height=15, customers_average_in_store=25, seed=3)
-EVENTS_PER_HOUR = 2620  # about, for CONFIG: used to size the run
+LAYOUTS = {
+    "open": CONFIG,
+    "fashion": dict(layout="fashion", customers_average_in_store=25, seed=3),
+    "supermarket": dict(layout="supermarket", customers_average_in_store=25, seed=3),
+}
 
 
 def _pin_one_core() -> None:
@@ -35,16 +42,18 @@ def _max_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def run_engine(hours: float) -> dict:
+def run_engine(layout: str, events: float) -> dict:
     _pin_one_core()
     from customersim import SimConfig, simulate
 
-    simulate(SimConfig(**CONFIG, hours=2))  # warm up imports and caches
+    settings = LAYOUTS[layout]
+    warm = simulate(SimConfig(**settings, hours=2))  # warm up imports and caches; sizes the run
+    hours = events / (len(warm) / 2)
     baseline = _max_rss()
-    started = time.perf_counter()
-    frame = simulate(SimConfig(**CONFIG, hours=hours))
-    seconds = time.perf_counter() - started
-    return {"events": len(frame), "seconds": seconds, "peak_bytes": _max_rss() - baseline}
+    started, cpu = time.perf_counter(), time.process_time()
+    frame = simulate(SimConfig(**settings, hours=hours))
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {"events": len(frame), "seconds": seconds, "cpu": cpu, "peak_bytes": _max_rss() - baseline}
 
 
 def run_naive(hours: float) -> dict:
@@ -57,11 +66,11 @@ def run_naive(hours: float) -> dict:
 
     config = SimConfig(**CONFIG, hours=hours)
     baseline = _max_rss()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     events = naive_simulation(config, random.Random(config.seed))
     frame = pd.DataFrame(events)
-    seconds = time.perf_counter() - started
-    return {"events": len(frame), "seconds": seconds, "peak_bytes": _max_rss() - baseline}
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return {"events": len(frame), "seconds": seconds, "cpu": cpu, "peak_bytes": _max_rss() - baseline}
 
 
 class NaiveShopper:
@@ -141,13 +150,13 @@ def naive_simulation(config, rng) -> list[dict]:
     return events
 
 
-def _in_subprocess(kind: str, hours: float, repeats: int) -> dict:
+def _in_subprocess(kind: str, size: float, repeats: int) -> dict:
     """The fastest of ``repeats`` fresh runs (the least disturbed by anything else running),
     with the median time beside it."""
     runs = []
     for _ in range(repeats):
         out = subprocess.run(
-            [sys.executable, __file__, "--child", kind, str(hours)],
+            [sys.executable, __file__, "--child", kind, str(size)],
             check=True,
             capture_output=True,
             text=True,
@@ -155,45 +164,45 @@ def _in_subprocess(kind: str, hours: float, repeats: int) -> dict:
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     fastest = min(runs, key=lambda run: run["seconds"])
     fastest["median_seconds"] = sorted(run["seconds"] for run in runs)[len(runs) // 2]
+    fastest["median_cpu"] = sorted(run["cpu"] for run in runs)[len(runs) // 2]
     return fastest
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=float, default=1e7, help="events in the engine run")
+    parser.add_argument("--events", type=float, default=1e7, help="events in each engine run")
     parser.add_argument("--naive-hours", type=float, default=72.0, help="simulated hours of the naive run")
-    parser.add_argument("--repeats", type=int, default=5, help="runs of each, the fastest is reported")
+    parser.add_argument("--repeats", type=int, default=5, help="runs of each; fastest and median reported")
+    parser.add_argument("--layouts", default=",".join(LAYOUTS), help="layouts to run the engine on")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        kind, hours = args.child
-        result = (run_engine if kind == "engine" else run_naive)(float(hours))
+        kind, size = args.child
+        result = run_naive(float(size)) if kind == "naive" else run_engine(kind, float(size))
         print(json.dumps(result))
         return
-    engine = _in_subprocess("engine", args.events / EVENTS_PER_HOUR, args.repeats)
     naive = _in_subprocess("naive", args.naive_hours, args.repeats)
-    engine_rate = engine["events"] / engine["seconds"]
     naive_rate = naive["events"] / naive["seconds"]
+    naive_median = naive["events"] / naive["median_seconds"]
+    naive_cpu = naive["events"] / naive["median_cpu"]
+    print(f"one core, {args.repeats} runs each; the naive reference is the open 20x15 store, 25 inside")
     print(
-        f"store {CONFIG['width']}x{CONFIG['height']}, {CONFIG['customers_average_in_store']} inside, "
-        f"one core, fastest of {args.repeats} runs each"
-    )
-    print(
-        f"engine  {engine['events']:>12,} events in {engine['seconds']:7.3f} s = "
-        f"{engine_rate / 1e6:6.2f} M events/s, "
-        f"peak {engine['peak_bytes'] / engine['events']:5.1f} bytes/event"
-    )
-    print(
-        f"naive   {naive['events']:>12,} events in {naive['seconds']:7.3f} s = "
-        f"{naive_rate / 1e6:6.3f} M events/s, "
+        f"naive        {naive['events']:>12,} events in {naive['seconds']:7.3f} s = "
+        f"{naive_rate / 1e6:6.3f} M events/s (median {naive_median / 1e6:.3f}), "
         f"peak {naive['peak_bytes'] / max(naive['events'], 1):5.1f} bytes/event"
     )
-    print(
-        f"ratio   engine / naive = {engine_rate / naive_rate:,.0f}x events/s (medians: "
-        f"{(engine['events'] / engine['median_seconds']) / (naive['events'] / naive['median_seconds']):,.0f}"
-        "x, "
-        f"engine {engine['events'] / engine['median_seconds'] / 1e6:.2f} M events/s)"
-    )
+    for layout in args.layouts.split(","):
+        engine = _in_subprocess(layout, args.events, args.repeats)
+        rate = engine["events"] / engine["seconds"]
+        median = engine["events"] / engine["median_seconds"]
+        cpu = engine["events"] / engine["median_cpu"]
+        print(
+            f"{layout:<12} {engine['events']:>12,} events in {engine['seconds']:7.3f} s = "
+            f"{rate / 1e6:6.2f} M events/s (median {median / 1e6:.2f}), "
+            f"peak {engine['peak_bytes'] / engine['events']:5.1f} bytes/event; "
+            f"engine / naive = {rate / naive_rate:,.0f}x fastest, {median / naive_median:,.0f}x median, "
+            f"{cpu / naive_cpu:,.0f}x median in CPU time"
+        )
 
 
 if __name__ == "__main__":

@@ -100,50 +100,89 @@ def build_trips(
     local = np.zeros(n, dtype=np.int64)  # events reserved so far per visit (without enter/exit)
     legs: list[tuple[np.ndarray, ...]] = []  # visit, local, from, to, t0, steps, span
     moves: list[tuple[np.ndarray, ...]] = []  # visit, local, t, cell
+    # Stops are drawn for every visit at once, a generous number each (about 1.3 times what
+    # its length should hold, and more in a further round for the few that use them all),
+    # so the loop runs over rounds, not over stop numbers.
+    stop_seconds = layout.mean_stop_distance * walk + (BROWSE_MOVES + 1) * mean_dwell.astype(np.float64)
+    wanted = np.ceil(limit / stop_seconds * 1.3 + 2).astype(np.int64)
     shopping = np.arange(n) if int(layout.walkable.sum()) > 1 else np.empty(0, np.int64)
     while shopping.size:
-        a, m = shopping, len(shopping)
-        pick = np.minimum(np.searchsorted(stop_cdf, rng.random(m), side="right"), len(stop_cells) - 1)
+        a, count = shopping, wanted[shopping]
+        total = int(count.sum())
+        first = np.cumsum(count) - count
+        sv = np.repeat(a, count)  # the visit of each candidate stop, in stop order
+        pick = np.minimum(np.searchsorted(stop_cdf, rng.random(total), side="right"), len(stop_cells) - 1)
         target = stop_cells[pick]
-        steps = router.distance(position[a], target).astype(np.int64)
-        arrive = elapsed[a] + steps * walk
-        browse = np.minimum(rng.poisson(BROWSE_MOVES, m), MAX_BROWSE_MOVES)
+        browse = np.minimum(rng.poisson(BROWSE_MOVES, total), MAX_BROWSE_MOVES)
         width = int(browse.max()) + 1
-        leave = arrive[:, None] + np.cumsum(dwells(a, width), axis=1)
-        cells = np.empty((m, width), dtype=np.int32)
+        dwell = dwells(sv, width)
+        columns = np.arange(width)[None, :]
+        dwell[columns > browse[:, None]] = 0  # dwells past a stop's own moves are not spent
+        cells = np.empty((total, width), dtype=np.int32)
         cells[:, 0] = current = target
         # Walkers keep stepping past their own number of moves: those cells are never used.
-        draws = rng.random((width - 1, m), dtype=np.float32)
+        draws = rng.random((width - 1, total), dtype=np.float32)
         for j in range(1, width):
             choice = (draws[j - 1] * browse_degree[current]).astype(np.int32)
             current = browse_flat[current * browse_width + choice]
             cells[:, j] = current
         # A one-cell department keeps the shopper in place: no move then.
-        moved = np.zeros((m, width), dtype=bool)
+        moved = np.zeros((total, width), dtype=bool)
         moved[:, 1:] = cells[:, 1:] != cells[:, :-1]
-        needed = finish(cells.ravel(), np.repeat(a, width)).reshape(m, width)
-        fits = (leave + needed <= limit[a][:, None]) & (np.arange(width)[None, :] <= browse[:, None])
+        end_cell = cells[np.arange(total), browse]
+        start = np.empty(total, dtype=np.int32)
+        start[1:] = end_cell[:-1]
+        start[first] = position[a]
+        steps = router.distance(start, target).astype(np.int64)
+        spent = np.cumsum(dwell, axis=1)
+        length = steps * walk + spent[:, -1]
+        # Each stop begins when the ones before it in its visit are over (had they all fitted).
+        before = np.cumsum(length) - length
+        begin = before - np.repeat(before[first] - elapsed[a], count)
+        arrive = begin + steps * walk
+        leave = arrive[:, None] + spent
+        needed = finish(cells.ravel(), np.repeat(sv, width)).reshape(total, width)
+        fits = (leave + needed <= limit[sv][:, None]) & (columns <= browse[:, None])
         lead = np.cumprod(fits, axis=1).sum(axis=1)
-        taken = lead > 0
-        kept = lead - 1
+        # A visit's shopping ends at its first stop that does not fit whole; that stop keeps the
+        # browsing moves that fit (none: the stop is not made).
+        index = np.arange(total)
+        partial = np.where(lead <= browse, index, total)
+        cut = np.repeat(np.minimum.reduceat(partial, first), count)
+        made = (index < cut) | ((index == cut) & (lead > 0))
+        kept = np.where(index < cut, browse, lead - 1)
+        emit = moved & (columns <= kept[:, None]) & made[:, None]
+        emitted = emit.sum(axis=1)
+        events = np.where(made, steps + emitted, 0)
+        offset = np.cumsum(events) - events
+        offset = offset - np.repeat(offset[first], count) + local[sv]
 
-        walking = taken & (steps > 0)
-        w = a[walking]
+        walking = made & (steps > 0)
         legs.append(
-            (w, local[w], position[w], target[walking], elapsed[w], steps[walking], steps[walking] * walk)
+            (
+                sv[walking],
+                offset[walking],
+                start[walking],
+                target[walking],
+                begin[walking],
+                steps[walking],
+                steps[walking] * walk,
+            )
         )
-        local[w] += steps[walking]
-
-        emit = moved & (np.arange(width)[None, :] <= kept[:, None]) & taken[:, None]
         row, col = np.nonzero(emit)
         rank = (np.cumsum(emit, axis=1) - 1)[row, col]
-        moves.append((a[row], local[a[row]] + rank, leave[row, col - 1], cells[row, col]))
-        local[a] += emit.sum(axis=1)
+        moves.append((sv[row], offset[row] + steps[row] + rank, leave[row, col - 1], cells[row, col]))
+        local[a] += np.add.reduceat(events, first)
 
-        done = np.flatnonzero(taken)
-        position[a[done]] = cells[done, kept[done]]
-        elapsed[a[done]] = leave[done, kept[done]]
-        shopping = a[taken & (kept == browse)]
+        # The last stop made by each visit: where its shopping stands now.
+        ends_segment = np.zeros(total, dtype=bool)
+        ends_segment[first - 1] = True  # the stop before each segment's first (wraps to the end)
+        last = np.flatnonzero(made & (ends_segment | ~np.r_[made[1:], False]))
+        position[sv[last]] = cells[last, kept[last]]
+        elapsed[sv[last]] = leave[last, kept[last]]
+        exhausted = np.minimum.reduceat(partial, first) == total
+        shopping = a[exhausted]
+        wanted[shopping] *= 2
 
     everyone = np.arange(n)
     if len(checkouts):
@@ -210,10 +249,10 @@ def _walk_legs(router, legs, first_row, enter, ts, cell, rng) -> None:
     order = np.flatnonzero(walking)[np.argsort(-steps[walking], kind="stable")]
     length = steps[order]
     row = first_row[who[order]] + 1 + at[order]
-    span, goal = span[order], goal[order].astype(np.int32)
+    span, goal = span[order], goal[order].astype(np.intp)
     clock = enter[who[order]] + t0[order]
     pace = span // length  # whole seconds per step; exact on every normal walk
-    current = start[order].astype(np.int32)
+    current = start[order].astype(np.intp)  # index-sized: table lookups need no conversion
     still = np.searchsorted(-length, -np.arange(int(length[0])), side="left")
     tosses = rng.integers(0, 256, int(length.sum()), dtype=np.uint16)
     used = 0
@@ -260,14 +299,25 @@ def _add_focus(columns: dict[str, np.ndarray], threshold: int) -> dict[str, np.n
     hit = ts[ends + 1] > when
     if not hit.any():
         return columns
-    starts, when = starts[hit], when[hit]
-    base = int(ts.min())
-    key = (visit.astype(np.int64) << 32) | (ts - base)
-    slot = np.searchsorted(key, (visit[starts].astype(np.int64) << 32) | (when - base), side="right")
-    return {
-        "ts": np.insert(ts, slot, when),
-        "cell": np.insert(columns["cell"], slot, columns["cell"][slot - 1]),
-        "event": np.insert(columns["event"], slot, np.int8(FOCUS)),
-        "visit": np.insert(visit, slot, visit[starts]),
-        "dep": np.insert(dep, slot, dep[starts]),
-    }
+    starts, when, ends = starts[hit], when[hit], ends[hit]
+    # The slot after the last event of the stay at or before the focus moment: stays are a
+    # few events long, so step forward from their start until the next event is later.
+    slot = starts + 1
+    while True:
+        later = (slot <= ends) & (ts[np.minimum(slot, len(ts) - 1)] <= when)
+        if not later.any():
+            break
+        slot += later
+    total = len(ts) + len(slot)
+    placed = slot + np.arange(len(slot))
+    old = np.ones(total, dtype=bool)
+    old[placed] = False
+    fresh = {"ts": when, "cell": columns["cell"][slot - 1], "event": np.int8(FOCUS)}
+    fresh.update({"visit": visit[starts], "dep": dep[starts]})
+    merged = {}
+    for name, values in columns.items():
+        out = np.empty(total, dtype=values.dtype)
+        out[old] = values
+        out[placed] = fresh[name]
+        merged[name] = out
+    return merged

@@ -217,3 +217,35 @@ def test_a_list_too_small_is_one_line_before_anything_starts(command, capsys) ->
     assert "Traceback" not in err
     assert f"customersim {command}: the customer list has 1000 customers" in err
     assert "needs at least 1084" in err
+
+
+def test_focus_events_arrive_on_their_topic_with_exactly_id_ts_dep(mosquitto, topics) -> None:
+    window = ["--layout", "fashion", "--average-inside", "15", "--hours", "1", "--seed", "4"]
+    config = SimConfig(layout="fashion", customers_average_in_store=15, hours=1, seed=4)
+    frame = simulate(config)
+    assert (frame["event"] == "focus").sum() > 10
+    base = topics["enter"].rsplit("/", 1)[0]
+    env = _env(mosquitto, topics, FOCUS_TOPIC=f"{base}/focus")
+    sub = _subscribe(mosquitto.ports["plain"], f"{base}/#", len(frame))
+    assert main(["publish", *window, "--speed", "max", "--qos", "1"], env) == 0
+    out, _ = sub.communicate(timeout=30)
+    received = [line.split(" ", 1) for line in out.splitlines() if line.startswith(base)]
+    assert len(received) == len(frame)
+    keys = {"enter": ["id", "ts"], "move": ["id", "ts", "x", "y"], "exit": ["id", "ts"]}
+    keys["focus"] = ["id", "ts", "dep"]
+    for topic, payload in received:
+        body = json.loads(payload)
+        assert list(body) == keys[topic.rsplit("/", 1)[1]]
+        if topic.endswith("/focus"):
+            assert body["dep"] in {"Women", "Men", "Boys", "Girls", "Sports"}
+    assert sum(topic.endswith("/focus") for topic, _ in received) == (frame["event"] == "focus").sum()
+
+
+def test_send_focus_arrives_exactly(mosquitto, topics) -> None:
+    base = topics["enter"].rsplit("/", 1)[0]
+    sub = _subscribe(mosquitto.ports["plain"], f"{base}/focus", 1)
+    env = _env(mosquitto, topics, FOCUS_TOPIC=f"{base}/focus")
+    assert main(["send", "focus", "--id", "4", "--ts", "192322800", "--dep", "Boys"], env) == 0
+    out, _ = sub.communicate(timeout=10)
+    assert f'{base}/focus {{"id":"4","ts":192322800,"dep":"Boys"}}' in out.splitlines()
+    assert main(["send", "focus", "--id", "4"], env) == 1

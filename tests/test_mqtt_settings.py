@@ -17,7 +17,12 @@ from customersim.mqtt import MqttSettings, encode_frame, encode_payload, parse_s
 def test_defaults_follow_the_old_service() -> None:
     settings = MqttSettings.from_env({})
     assert (settings.host, settings.port, settings.client_id, settings.qos) == (None, 1883, "demoClient", 1)
-    assert settings.topics.as_tuple() == ("customer/enter", "customer/move", "customer/exit")
+    assert settings.topics.as_tuple() == (
+        "customer/enter",
+        "customer/move",
+        "customer/exit",
+        "customer/focus",
+    )
     assert not settings.mock and not settings.tls and settings.protocol == "3.1.1"
 
 
@@ -31,6 +36,7 @@ def test_every_variable_is_read(tmp_path) -> None:
         "ENTER_TOPIC": "s/in",
         "MOVE_TOPIC": "s/mv",
         "EXIT_TOPIC": "s/out",
+        "FOCUS_TOPIC": "s/focus",
         "MQTT_QOS": "2",
         "MQTT_USERNAME": "u",
         "MQTT_PASSWORD": "pw",
@@ -49,7 +55,7 @@ def test_every_variable_is_read(tmp_path) -> None:
         "u",
         "pw",
     )
-    assert s.topics.as_tuple() == ("s/in", "s/mv", "s/out")
+    assert s.topics.as_tuple() == ("s/in", "s/mv", "s/out", "s/focus")
     assert s.tls and s.tls_insecure and s.protocol == "5" and s.transport == "websockets" and s.mock
 
 

@@ -17,3 +17,11 @@ def test_readme_python_example_runs():
 
     assert validate_events(frame, config).ok
     assert abs(metrics.mean_occupancy(frame, config.start, config.end) - 6) < 2
+
+
+def test_readme_layout_example_parses():
+    from customersim.floorplan import parse_floorplan
+
+    block = re.search(r"```toml\n(.*?)```", README.read_text(), flags=re.S).group(1)
+    plan = parse_floorplan(block, "README.md")
+    assert plan.departments == ("Fruit", "Bread") and (plan.width, plan.height) == (10, 6)

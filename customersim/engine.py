@@ -87,11 +87,7 @@ def make_plan(config: SimConfig, customers: int) -> Plan:
             f"needs at least {needed}: use a longer list ({SETTINGS.env('customers_file')}) or lower "
             f"{SETTINGS.env('customers_average_in_store')}"
         )
-    # Events per visit, roughly: each stop is a walk to it plus a few browsing moves.
-    distance = layout.mean_stop_distance
-    stop_seconds = distance * config.walk_seconds_per_cell + (BROWSE_MOVES + 1) * config.dwell_mean_seconds
-    events_per_visit = 3 + mean_visit / stop_seconds * (distance + BROWSE_MOVES) + 2 * distance
-    events_per_hour = rate * 3600 * events_per_visit
+    events_per_hour = rate * 3600 * events_per_visit(config, layout)
     block_hours = int(
         np.clip(BLOCK_TARGET_EVENTS // max(events_per_hour, 1e-9), MIN_BLOCK_HOURS, MAX_BLOCK_HOURS)
     )
@@ -105,6 +101,16 @@ def make_plan(config: SimConfig, customers: int) -> Plan:
         block_hours * 3600,
         config.start - max_visit,
     )
+
+
+def events_per_visit(config: SimConfig, layout: StoreLayout | None = None) -> float:
+    """About how many events a visit of mean length makes: each stop is a walk to it plus a few
+    browsing moves, and the way out is a walk too."""
+    if layout is None:
+        layout = StoreLayout.from_floorplan(config.floorplan, config.neighbourhood)
+    distance = layout.mean_stop_distance
+    stop_seconds = distance * config.walk_seconds_per_cell + (BROWSE_MOVES + 1) * config.dwell_mean_seconds
+    return 3 + config.mean_visit_seconds / stop_seconds * (distance + BROWSE_MOVES) + 2 * distance
 
 
 def required_customers(peak_inside: float) -> int:

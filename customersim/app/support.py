@@ -117,9 +117,10 @@ def profile_from_table(table: pd.DataFrame) -> tuple[float, ...]:
 
 def estimated_events(config: SimConfig) -> float:
     """About how many events the window holds (Little's law and the mean visit's steps)."""
+    from customersim.engine import events_per_visit
+
     visits = config.customers_average_in_store / config.mean_visit_seconds * (config.end - config.start)
-    steps = 2 + config.mean_visit_seconds / config.dwell_mean_seconds
-    return visits * steps
+    return visits * events_per_visit(config)
 
 
 def check_app_size(config: SimConfig, limit: int = MAX_APP_EVENTS) -> None:

@@ -243,7 +243,7 @@ SETTINGS = SettingsTable(
         Setting(
             name="layout",
             env="STORE_LAYOUT",
-            help="floor plan: a shipped layout's name or a .toml layout file (open: the width x height rectangle)",
+            help="floor plan: a shipped layout's name or a .toml layout file (open: an empty rectangle)",
             default=OPEN,
             parse=_parse_layout,
             allowed="the name of a shipped layout (open, fashion, supermarket) or the path of a layout file",

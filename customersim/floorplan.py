@@ -60,7 +60,7 @@ OPEN = "open"
 MAX_MAP_CELLS = 2500
 DEFAULT_LEGEND = {"floor": ".", "wall": "#", "entrance": ">", "exit": "<", "door": "+", "checkout": "$"}
 # Kinds of cell in a floor plan's ``kind`` array.
-FLOOR, WALL, ENTRANCE, EXIT, DOOR, CHECKOUT, DEPARTMENT = range(7)
+FLOOR, WALL, ENTRANCE, EXIT, TWO_WAY_DOOR, CHECKOUT, DEPARTMENT = range(7)
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,7 +70,7 @@ class Floorplan:
     Attributes:
         name: the layout's name.
         width, height: grid size in cells.
-        kind: int8 array (height, width) of FLOOR, WALL, ENTRANCE, EXIT, DOOR, CHECKOUT or
+        kind: int8 array (height, width) of FLOOR, WALL, ENTRANCE, EXIT, TWO_WAY_DOOR, CHECKOUT or
             DEPARTMENT.
         department: int16 array (height, width): index into ``departments`` (-1: none).
         departments: department names, in the order of the file.
@@ -107,7 +107,7 @@ def shipped_layouts() -> list[str]:
 def open_floorplan(width: int, height: int, door: tuple[int, int]) -> Floorplan:
     """Today's store: an empty rectangle with one door that is entrance and exit."""
     kind = np.full((height, width), FLOOR, dtype=np.int8)
-    kind[door[1], door[0]] = DOOR
+    kind[door[1], door[0]] = TWO_WAY_DOOR
     return Floorplan(OPEN, width, height, kind, np.full((height, width), -1, np.int16), (), (), open=True)
 
 
@@ -197,7 +197,7 @@ def parse_floorplan(text: str, source: str = "<layout>") -> Floorplan:
     height = len(rows)
     kinds = {
         legend[name]: code
-        for name, code in zip(legend, (FLOOR, WALL, ENTRANCE, EXIT, DOOR, CHECKOUT), strict=True)
+        for name, code in zip(legend, (FLOOR, WALL, ENTRANCE, EXIT, TWO_WAY_DOOR, CHECKOUT), strict=True)
     }
     letters = {letter: i for i, letter in enumerate(departments)}
     kind = np.empty((height, width), dtype=np.int8)
@@ -224,12 +224,12 @@ def parse_floorplan(text: str, source: str = "<layout>") -> Floorplan:
                 f"{source}: department {letter} = {names[i]!r} has no cell on the map: draw it with "
                 f"the letter {letter!r} or remove it from [departments]"
             )
-    if not np.isin(kind, (ENTRANCE, DOOR)).any():
+    if not np.isin(kind, (ENTRANCE, TWO_WAY_DOOR)).any():
         raise LayoutError(
             f"{source}: the map has no entrance: mark one with {legend['entrance']!r} (or "
             f"{legend['door']!r} for a door that is entrance and exit)"
         )
-    if not np.isin(kind, (EXIT, DOOR)).any():
+    if not np.isin(kind, (EXIT, TWO_WAY_DOOR)).any():
         raise LayoutError(
             f"{source}: the map has no exit: mark one with {legend['exit']!r} (or {legend['door']!r})"
         )
@@ -239,14 +239,14 @@ def parse_floorplan(text: str, source: str = "<layout>") -> Floorplan:
             f"{source}: the map is {width} x {height} = {width * height} cells: at most "
             f"{MAX_MAP_CELLS} are allowed"
         )
-    reached = _reachable(walkable, np.isin(kind, (ENTRANCE, DOOR)))
+    reached = _reachable(walkable, np.isin(kind, (ENTRANCE, TWO_WAY_DOOR)))
     stranded = walkable & ~reached
     if stranded.any():
         ys, xs = np.nonzero(stranded)
         # Report the first stranded cell in reading order (top line first).
         pick = np.lexsort((xs, -ys))[0]
         y, x = int(ys[pick]), int(xs[pick])
-        what = {EXIT: "exit door", DOOR: "door", CHECKOUT: "checkout", FLOOR: "floor cell"}.get(
+        what = {EXIT: "exit door", TWO_WAY_DOOR: "door", CHECKOUT: "checkout", FLOOR: "floor cell"}.get(
             int(kind[y, x]), "cell"
         )
         if kind[y, x] == DEPARTMENT:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from customersim.floorplan import CHECKOUT, DOOR, ENTRANCE, EXIT, Floorplan
+from customersim.floorplan import CHECKOUT, ENTRANCE, EXIT, TWO_WAY_DOOR, Floorplan
 
 # Offsets (dx, dy): the four edge neighbours first, then the diagonals.
 _EDGE_STEPS = ((1, 0), (0, 1), (-1, 0), (0, -1))
@@ -236,10 +236,10 @@ def _from_floorplan_cached(plan: Floorplan, neighbourhood: int) -> StoreLayout:
     return StoreLayout.build(
         plan.width,
         plan.height,
-        plan.cells_of(EXIT, DOOR),
+        plan.cells_of(EXIT, TWO_WAY_DOOR),
         neighbourhood,
         plan.walkable,
-        entrances=plan.cells_of(ENTRANCE, DOOR),
+        entrances=plan.cells_of(ENTRANCE, TWO_WAY_DOOR),
         checkouts=plan.cells_of(CHECKOUT),
         department=plan.department,
         departments=plan.departments,

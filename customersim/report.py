@@ -141,7 +141,8 @@ def describe(
         dwell_seconds=dwell,
         visits_per_customer=visits_per_customer,
     )
-    if "dep" in frame.columns:
+    # Every frame has a dep column now; the open store leaves it empty.
+    if "dep" in frame.columns and frame["dep"].notna().any():
         _describe_departments(description, frame, keys, events, dwell, stay_deps)
     return description
 

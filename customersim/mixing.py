@@ -182,8 +182,8 @@ def mix(
         layout: the store floor.
 
     Yields:
-        Events frames (``ts``, ``event``, ``customer_id``, ``x``, ``y``) in ``ts`` order. They
-        carry no ``visit``: simulated and scripted visits are numbered apart, not in one order
+        Events frames (``ts``, ``event``, ``customer_id``, ``x``, ``y``, and ``dep`` when the
+        simulated frames have it) in ``ts`` order. They carry no ``visit``: simulated and scripted visits are numbered apart, not in one order
         of arrival.
     """
     mixer = Mixer(layout)
@@ -193,19 +193,33 @@ def mix(
             mixer.reserve(str(customer), int(visit_rows["ts"].min()), int(visit_rows["ts"].max()))
     watched = set(scripted["customer_id"].astype(str))
     position = 0
+    dep_dtype = None  # simulated rows keep their department; scripted rows have none
     for frame in simulated:
         if len(frame) == 0:
             continue
+        deps = frame["dep"].astype(object).tolist() if "dep" in frame.columns else None
+        dep_dtype = frame["dep"].dtype if deps is not None else dep_dtype
         merged: list[Row] = []
-        for row in frame_rows(frame):
+        merged_deps: list = []
+        for index, row in enumerate(frame_rows(frame)):
             # Scripted rows due before this one go first (on equal times the simulated row does).
             while position < len(script) and script[position][0] < row[0]:
-                merged.extend(mixer.scripted(script[position]))
+                out = mixer.scripted(script[position])
+                merged.extend(out)
+                merged_deps.extend([None] * len(out))
                 position += 1
             # Only scripted customers' rows need the rule; the others pass as they are.
             if row[2] not in watched or mixer.simulated(row):
                 merged.append(row)
-        yield rows_to_frame(merged).drop(columns="visit")
+                merged_deps.append(deps[index] if deps is not None else None)
+        yield _with_deps(rows_to_frame(merged).drop(columns="visit"), merged_deps, dep_dtype)
     if position < len(script):
         rest = [r for row in script[position:] for r in mixer.scripted(row)]
-        yield rows_to_frame(rest).drop(columns="visit")
+        yield _with_deps(rows_to_frame(rest).drop(columns="visit"), [None] * len(rest), dep_dtype)
+
+
+def _with_deps(frame: pd.DataFrame, deps: list, dtype) -> pd.DataFrame:
+    """The frame with the simulated rows' departments (a focus event needs its ``dep``)."""
+    if dtype is not None:
+        frame["dep"] = pd.Categorical(deps, dtype=dtype)
+    return frame

@@ -84,12 +84,12 @@ def build_trips(
         counter_time = np.rint(dwells(np.arange(n), 1)[:, 0] * CHECKOUT_DWELLS).astype(np.int64)
 
         def finish(cells: np.ndarray, visits: np.ndarray) -> np.ndarray:
-            steps = router.distance(cells, counter[visits]) + counter_out[visits]
+            steps = router.distance(cells, counter[visits]) + counter_out[visits] + 1
             return walk * steps + counter_time[visits]
     else:
 
         def finish(cells: np.ndarray, visits: np.ndarray) -> np.ndarray:
-            return walk * layout.door_distance[cells].astype(np.int64)
+            return walk * (layout.door_distance[cells].astype(np.int64) + 1)
 
     stop_cells, stop_p = layout.stop_cells
     stop_cdf = np.cumsum(stop_p)
@@ -193,15 +193,17 @@ def build_trips(
         out = layout.door_distance[position].astype(np.int64)
     exit_cell = layout.nearest_exit[middle]
     available = limit - elapsed
-    on_time = (to_counter + out) * walk <= available
+    # The shopper reaches the exit door one walking step before leaving through it, as the
+    # first step of a walk is taken one step's time after setting off.
+    on_time = (to_counter + out + 1) * walk <= available
     # A visit too short for the walk out walks it faster, spreading the steps over its time.
-    first_span = np.where(
-        on_time, to_counter * walk, available * to_counter // np.maximum(to_counter + out, 1)
-    )
-    second_start = np.where(on_time, limit - out * walk, elapsed + first_span)
+    hurry = np.maximum(to_counter + out + 1, 1)
+    first_span = np.where(on_time, to_counter * walk, available * to_counter // hurry)
+    second_span = np.where(on_time, out * walk, available * out // hurry)
+    second_start = np.where(on_time, limit - (out + 1) * walk, elapsed + first_span)
     legs.append((everyone, local.copy(), position, middle, elapsed, to_counter, first_span))
     local += to_counter
-    legs.append((everyone, local.copy(), middle, exit_cell, second_start, out, limit - second_start))
+    legs.append((everyone, local.copy(), middle, exit_cell, second_start, out, second_span))
     local += out
 
     counts = local + 2

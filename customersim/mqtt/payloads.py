@@ -57,6 +57,8 @@ def encode_payload(
             raise ValueError("a move event needs both x and y")
         body["x"], body["y"] = int(x), int(y)
     if event == "focus":
+        if dep is None:
+            dep = (extra or {}).get("dep")  # a focus's department may come as an extra field too
         if dep is None or not str(dep).strip():
             raise ValueError("a focus event needs the department's name (dep)")
         body["dep"] = str(dep)

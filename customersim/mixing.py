@@ -183,8 +183,8 @@ def mix(
 
     Yields:
         Events frames (``ts``, ``event``, ``customer_id``, ``x``, ``y``, and ``dep`` when the
-        simulated frames have it) in ``ts`` order. They carry no ``visit``: simulated and scripted visits are numbered apart, not in one order
-        of arrival.
+        simulated frames have it) in ``ts`` order. They carry no ``visit``: simulated and
+        scripted visits are numbered apart, not in one order of arrival.
     """
     mixer = Mixer(layout)
     script = frame_rows(scripted)

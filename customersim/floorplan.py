@@ -50,10 +50,12 @@ import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from customersim.errors import LayoutError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 OPEN = "open"
 # Maps carry all-pairs tables of (width x height)^2 entries: a few tens of MB at most.
@@ -93,6 +95,8 @@ class Floorplan:
 
     def cells_of(self, *kinds: int) -> list[tuple[int, int]]:
         """(x, y) of the cells of these kinds, in cell-number order."""
+        import numpy as np
+
         ys, xs = np.nonzero(np.isin(self.kind, kinds))
         return [(int(x), int(y)) for x, y in zip(xs, ys, strict=True)]
 
@@ -106,6 +110,8 @@ def shipped_layouts() -> list[str]:
 @functools.lru_cache(maxsize=32)
 def open_floorplan(width: int, height: int, door: tuple[int, int]) -> Floorplan:
     """Today's store: an empty rectangle with one door that is entrance and exit."""
+    import numpy as np
+
     kind = np.full((height, width), FLOOR, dtype=np.int8)
     kind[door[1], door[0]] = TWO_WAY_DOOR
     return Floorplan(OPEN, width, height, kind, np.full((height, width), -1, np.int16), (), (), open=True)
@@ -156,6 +162,8 @@ def parse_floorplan(text: str, source: str = "<layout>") -> Floorplan:
         LayoutError: a mistake in the file; the message starts with ``source``, the line and
             the column.
     """
+    import numpy as np
+
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -302,6 +310,7 @@ def _map_first_line(text: str) -> int:
 
 def _reachable(walkable: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Cells reachable from ``starts`` by edge steps over walkable cells (flood fill)."""
+
     reached = starts & walkable
     while True:
         grown = reached.copy()

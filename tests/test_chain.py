@@ -92,7 +92,7 @@ def test_toml_table(tmp_path):
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ("store_id,layout\na,supermarket\n", ["stores.csv, line 2", "'layout'", "not a store setting"]),
+        ("store_id,floors\na,2\n", ["stores.csv, line 2", "'floors'", "not a store setting"]),
         ("store_id,width\na,wide\n", ["stores.csv, line 2", "store a", "width (STORE_WIDTH)", "'wide'"]),
         ("store_id,width\na,3\na,4\n", ["stores.csv", "'a' appears twice"]),
         ("store_id,width\nx/y,3\n", ["line 2", "store_id = 'x/y'", "letters, digits"]),

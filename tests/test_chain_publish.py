@@ -25,6 +25,7 @@ def test_store_topics_fill_the_template_for_every_event_type():
         "store/north/customer/enter",
         "store/north/customer/move",
         "store/north/customer/exit",
+        "store/north/customer/focus",
     )
     assert store_topics(Topics(), "shop/{store_id}/{event}", "7").enter == "shop/7/enter"
 

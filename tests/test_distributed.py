@@ -98,7 +98,9 @@ def test_busy_store_has_several_windows_and_visits_cross_their_edges(client):
 def test_chain_of_three_stores_equals_simulate_chain(client, tmp_path):
     chain = read_stores_table(_chain_table(tmp_path), SimConfig(hours=20, seed=8))
     frame = events_dataframe(chain)
-    assert frame.npartitions == len(store_sources(chain))
+    # One partition per store x window: trips make more events per hour, so a store's 20 hours
+    # may take more than one window.
+    assert frame.npartitions >= len(store_sources(chain))
     got = client.compute(frame).result().reset_index(drop=True)
     expected = simulate_chain(chain)
     assert got.equals(expected)

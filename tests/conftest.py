@@ -9,6 +9,14 @@ import pytest
 from helpers.mqtt_broker import Mosquitto
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-docs-screenshots",
+        action="store_true",
+        help="the browser test writes its screenshots to docs/ (the README's pictures)",
+    )
+
+
 @pytest.fixture(scope="session")
 def mosquitto() -> Iterator[Mosquitto]:
     """One broker for the session: anonymous, password, TLS, client-certificate and websockets

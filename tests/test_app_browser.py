@@ -8,13 +8,12 @@ naming the field, plays a journey and sees its position advance, then publishes 
 at once to one broker: a bare paho subscriber receives every message once, each tab's feed lists
 only its own messages, and nobody reconnects. The page must log no console errors. Screenshots
 of the whole page go to ``test-artifacts/screenshots/``, and to ``docs/`` (the README shows them)
-when ``UPDATE_DOCS_SCREENSHOTS=1``; the password field stays empty.
+with ``--update-docs-screenshots``; the password field stays empty.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from collections import Counter
@@ -30,10 +29,16 @@ from customersim.mqtt import encode_frame
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = ROOT / "test-artifacts"
-# A test run keeps its screenshots apart; the README's pictures change only when asked to.
-SCREENSHOTS = ROOT / (
-    "docs" if os.environ.get("UPDATE_DOCS_SCREENSHOTS") == "1" else "test-artifacts/screenshots"
-)
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture(autouse=True)
+def _screenshot_folder(request: pytest.FixtureRequest) -> None:
+    """A test run keeps its screenshots apart; the README's pictures change only when asked to."""
+    global SCREENSHOTS
+    if request.config.getoption("--update-docs-screenshots"):
+        SCREENSHOTS = ROOT / "docs"
+
 
 # A drawn figure's data, read from plotly's own state in the page: the current figure whose
 # title holds the given words, as {title, z shape, door outline x, door outline y}.

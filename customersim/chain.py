@@ -114,6 +114,20 @@ class Chain:
         """The dtype of a chain frame's ``store_id`` column: the store ids in table order."""
         return pd.CategoricalDtype(self.store_ids, ordered=False)
 
+    @property
+    def dep_dtype(self) -> pd.CategoricalDtype:
+        """The dtype of a chain frame's ``dep`` column: every store's departments, first seen first.
+
+        Stores with different floor plans name different departments; one dtype for all of them
+        lets their frames concatenate as one categorical column.
+        """
+        from customersim.frame import dep_dtype
+
+        names: dict[str, None] = {}
+        for store in self.stores:
+            names.update(dict.fromkeys(store.config.floorplan.departments))
+        return dep_dtype(list(names))
+
     @classmethod
     def from_rows(cls, rows: Sequence[Mapping[str, Any]], base: SimConfig) -> Chain:
         """A chain from rows of settings (a stores table already parsed).
@@ -276,13 +290,20 @@ def simulate_store(store: Store, customers: Any = None) -> pd.DataFrame:
     return simulate(store.config, customers)
 
 
-def with_store_id(frame: pd.DataFrame, store_id: str, dtype: pd.CategoricalDtype) -> pd.DataFrame:
-    """``frame`` with a ``store_id`` category column in front."""
+def with_store_id(
+    frame: pd.DataFrame,
+    store_id: str,
+    dtype: pd.CategoricalDtype,
+    dep_dtype: pd.CategoricalDtype | None = None,
+) -> pd.DataFrame:
+    """``frame`` with a ``store_id`` category column in front (and ``dep`` in the chain's dtype)."""
     column = pd.Categorical.from_codes(
         np.full(len(frame), dtype.categories.get_loc(store_id), dtype=np.int32), dtype=dtype
     )
     out = frame.copy(deep=False)
     out.insert(0, "store_id", column)
+    if dep_dtype is not None and "dep" in out.columns:
+        out["dep"] = out["dep"].astype(dep_dtype)
     return out
 
 
@@ -292,6 +313,6 @@ def simulate_chain(chain: Chain) -> pd.DataFrame:
     The single-process reference of the distributed path: row for row what
     :func:`customersim.distributed.events_dataframe` computes for the same chain.
     """
-    dtype = chain.store_dtype
-    frames = [with_store_id(simulate_store(store), store.store_id, dtype) for store in chain]
+    dtype, deps = chain.store_dtype, chain.dep_dtype
+    frames = [with_store_id(simulate_store(store), store.store_id, dtype, deps) for store in chain]
     return pd.concat(frames, ignore_index=True)

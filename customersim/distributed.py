@@ -77,12 +77,15 @@ class StoreSource:
         ids: its customer ids (shipped with the task, so workers need no access to the file).
         store_dtype: the ``store_id`` column's dtype for chain frames; ``None`` for a single
             store, whose frames have no ``store_id`` column.
+        dep_dtype: the chain's ``dep`` dtype (every store's departments); ``None`` for a single
+            store, whose ``dep`` keeps its own layout's departments.
     """
 
     store_id: str
     config: SimConfig
     ids: pa.Array
     store_dtype: pd.CategoricalDtype | None = None
+    dep_dtype: pd.CategoricalDtype | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -219,7 +222,9 @@ def window_frame(window: Window) -> pd.DataFrame:
     """One partition of :func:`events_dataframe`: the window's events frame."""
     frame = _to_frame(window_columns(window), window.source.ids, window.source.config.floorplan.departments)
     if window.source.store_dtype is not None:
-        frame = with_store_id(frame, window.source.store_id, window.source.store_dtype)
+        frame = with_store_id(
+            frame, window.source.store_id, window.source.store_dtype, window.source.dep_dtype
+        )
     return frame
 
 
@@ -234,9 +239,9 @@ def store_sources(source: SimConfig | Chain, customers: Customers = None) -> lis
     from customersim.errors import CapacityError
 
     if isinstance(source, SimConfig):
-        chain, dtype = single_store(source), None
+        chain, dtype, deps = single_store(source), None, None
     else:
-        chain, dtype = source, source.store_dtype
+        chain, dtype, deps = source, source.store_dtype, source.dep_dtype
     sources = []
     for store in chain:
         ids = customer_ids(store.config, customers)
@@ -246,7 +251,7 @@ def store_sources(source: SimConfig | Chain, customers: Customers = None) -> lis
             if dtype is None:
                 raise
             raise CapacityError(f"store {store.store_id}: {error}") from None
-        sources.append(StoreSource(store.store_id, store.config, ids, dtype))
+        sources.append(StoreSource(store.store_id, store.config, ids, dtype, deps))
     return sources
 
 
@@ -279,7 +284,7 @@ def events_meta(chain: Chain | None = None) -> pd.DataFrame:
     """The empty frame that describes a partition (with ``store_id`` for a chain)."""
     frame = empty_frame()
     if chain is not None:
-        frame = with_store_id(frame, chain.store_ids[0], chain.store_dtype)
+        frame = with_store_id(frame, chain.store_ids[0], chain.store_dtype, chain.dep_dtype)
     return frame
 
 
@@ -356,7 +361,15 @@ def write_window(window: Window, out: str) -> pd.DataFrame:
     ts = columns["ts"]
     files = 0
     if len(ts):
-        table = table_from_columns(columns, window.source.ids, window.source.config.floorplan.departments)
+        departments = window.source.config.floorplan.departments
+        if window.source.dep_dtype is not None:
+            # One dictionary for the whole chain, so that every file of the dataset reads back
+            # with the same dep categories (pandas, polars and Dask alike).
+            chain_departments = tuple(window.source.dep_dtype.categories)
+            recode = np.array([chain_departments.index(name) for name in departments] + [-1], np.int8)
+            columns = {**columns, "dep": recode[columns["dep"]]}
+            departments = chain_departments
+        table = table_from_columns(columns, window.source.ids, departments)
         days = ts // 86400
         cuts = np.flatnonzero(np.diff(days)) + 1
         for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(ts)], strict=True):

@@ -71,7 +71,9 @@ def build_frame(
 
 def dep_dtype(departments: tuple[str, ...] | list[str] = ()) -> pd.CategoricalDtype:
     """The dtype of the ``dep`` column: a category over the layout's department names."""
-    return pd.CategoricalDtype(list(departments), ordered=False)
+    # Categories typed as strings even when there are none, so frames of stores with and without
+    # departments concatenate (a chain on Dask) without a clash of category dtypes.
+    return pd.CategoricalDtype(pd.Index(list(departments), dtype="str"), ordered=False)
 
 
 def event_codes(frame: pd.DataFrame, *, strict: bool = True) -> np.ndarray:
@@ -147,7 +149,10 @@ def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
     if "dep" in out.columns and not isinstance(out["dep"].dtype, pd.CategoricalDtype):
         names = out["dep"].astype("object")
         names = names.where(names.notna() & (names.astype(str) != ""), None)
-        out["dep"] = pd.Categorical(names, categories=sorted(set(names.dropna().astype(str))))
+        out["dep"] = pd.Categorical(names, dtype=dep_dtype(sorted(set(names.dropna().astype(str)))))
+    elif "dep" in out.columns:
+        # Parquet gives back an empty category list typed as objects: the events frame's are strings.
+        out["dep"] = out["dep"].astype(dep_dtype([str(name) for name in out["dep"].cat.categories]))
     return out
 
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from customersim.errors import ConfigError
 from customersim.floorplan import OPEN, Floorplan, load_floorplan, open_floorplan, resolve_layout_path
+from customersim.segments import DEFAULT_SEGMENTS, segment_text
 from customersim.settings_table import NotAllowed, Setting, SettingsTable, number, optional_text, whole
 
 DEFAULT_START = "2026-01-05T00:00:00Z"
@@ -314,6 +315,16 @@ SETTINGS = SettingsTable(
             metavar="CSV",
         ),
         Setting(
+            name="segments",
+            env="CUSTOMER_SEGMENTS",
+            help="customer segments table: who comes how often, how long, and where (none: everyone alike)",
+            default=DEFAULT_SEGMENTS,
+            parse=segment_text,
+            allowed="default, none, or the path of a segments .toml file",
+            flag="--segments",
+            metavar="NAME|TOML",
+        ),
+        Setting(
             name="arrival_profile",
             env="ARRIVAL_PROFILE",
             help="relative arrival rate for each UTC hour of the day",
@@ -388,6 +399,7 @@ class SimConfig:
     hours: float = _DEFAULT["hours"]
     seed: int = _DEFAULT["seed"]
     customers_file: str | None = _DEFAULT["customers_file"]
+    segments: str = _DEFAULT["segments"]
     arrival_profile: tuple[float, ...] = _DEFAULT["arrival_profile"]
 
     def __post_init__(self) -> None:

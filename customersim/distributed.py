@@ -49,9 +49,9 @@ import pyarrow as pa
 
 from customersim.chain import SINGLE_STORE_ID, Chain, single_store, with_store_id
 from customersim.config import SimConfig
-from customersim.engine import _DTYPES, Plan, _Occupants, block_events, customer_pace, draw_visits, make_plan
+from customersim.engine import _DTYPES, Plan, _Occupants, block_events, draw_visits, plan_pace
 from customersim.frame import empty_frame
-from customersim.simulation import Customers, _to_frame, customer_ids
+from customersim.simulation import Customers, _to_frame, customer_ids, plan_for_count
 
 # Windows are this many times the lookback long, so that rebuilding the lookback blocks adds
 # at most 1/WINDOW_PER_LOOKBACK to the work.
@@ -117,7 +117,7 @@ class Window:
 @functools.lru_cache(maxsize=64)
 def _plan(config: SimConfig, customers: int) -> Plan:
     # Partitions of one store in one worker share the plan (layout tables and rates).
-    return make_plan(config, customers)
+    return plan_for_count(config, customers)
 
 
 def lookback_blocks(plan: Plan) -> int:
@@ -174,7 +174,7 @@ def window_columns(window: Window) -> dict[str, np.ndarray]:
     """
     source = window.source
     plan = _plan(source.config, len(source.ids))
-    pace = customer_pace(source.config, len(source.ids))
+    pace = plan_pace(plan)
     _, stop = _blocks_in_range(plan)
     lo = max(plan.origin + window.first_block * plan.block_seconds, int(plan.config.start))
     hi = min(plan.origin + (window.first_block + window.blocks) * plan.block_seconds, plan.config.end)

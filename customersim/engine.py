@@ -35,6 +35,7 @@ import numpy as np
 from customersim.config import SETTINGS, SimConfig
 from customersim.errors import CapacityError
 from customersim.layout import StoreLayout
+from customersim.segments import Traits
 from customersim.trips import BROWSE_MOVES, build_trips
 
 # A visit never lasts longer than this many mean visit lengths (the gamma tail beyond it is
@@ -64,10 +65,14 @@ class Plan:
     max_visit: int  # seconds
     block_seconds: int
     origin: int  # first arrival time considered (start minus warm-up)
+    traits: Traits | None = None  # customers' segments (None: everyone alike)
 
 
-def make_plan(config: SimConfig, customers: int) -> Plan:
+def make_plan(config: SimConfig, customers: int, traits: Traits | None = None) -> Plan:
     """Derive rates, block length and tables from a config.
+
+    ``traits`` (see :func:`customersim.segments.customer_traits`) weigh who arrives, their visit
+    length and pace, and where they stop.
 
     Raises:
         CapacityError: ``customers`` is too small for the occupancy; the message says both.
@@ -100,6 +105,7 @@ def make_plan(config: SimConfig, customers: int) -> Plan:
         max_visit,
         block_hours * 3600,
         config.start - max_visit,
+        traits,
     )
 
 
@@ -135,6 +141,12 @@ def customer_pace(config: SimConfig, customers: int) -> np.ndarray:
         if sigma
         else np.ones(customers, dtype=np.float32)
     )
+
+
+def plan_pace(plan: Plan) -> np.ndarray:
+    """Each customer's pace: their own draw times their segment's pace factor."""
+    pace = customer_pace(plan.config, plan.customers)
+    return pace if plan.traits is None else pace * plan.traits.pace_factor
 
 
 @dataclass
@@ -186,13 +198,84 @@ def draw_visits(plan: Plan, block: int, occupants: _Occupants, first_visit: int)
     offsets = np.floor(rng.random(int(counts.sum())) * np.repeat(seg_len, counts)).astype(np.int64)
     enter = np.sort(np.repeat(seg_start, counts) + offsets)
     mean_visit = plan.config.mean_visit_seconds
-    duration = np.rint(rng.standard_gamma(VISIT_SHAPE, len(enter)) * (mean_visit / VISIT_SHAPE))
-    duration = np.clip(duration, 1, plan.max_visit).astype(np.int64)
+    base = rng.standard_gamma(VISIT_SHAPE, len(enter)) * (mean_visit / VISIT_SHAPE)
+    duration = np.clip(np.rint(base), 1, plan.max_visit).astype(np.int64)
 
     occupants.keep_after(block_start)
-    customer = _assign_customers(rng, plan.customers, enter, enter + duration, occupants, block_start)
+    if plan.traits is None:
+        customer = _assign_customers(rng, plan.customers, enter, enter + duration, occupants, block_start)
+    else:
+        customer = _assign_weighted(rng, plan, enter, base, occupants, block_start)
+        duration = _scaled(plan, base, customer)
     occupants.add(customer, enter, enter + duration)
     return Visits(enter, duration, customer, first_visit)
+
+
+def _scaled(plan: Plan, base: np.ndarray, customer: np.ndarray) -> np.ndarray:
+    """Visit lengths stretched by each customer's segment factor (mean 1 over arrivals)."""
+    factor = plan.traits.visit_factor[customer]
+    return np.clip(np.rint(base * factor), 1, plan.max_visit).astype(np.int64)
+
+
+def _assign_weighted(
+    rng: np.random.Generator,
+    plan: Plan,
+    enter: np.ndarray,
+    base: np.ndarray,
+    occupants: _Occupants,
+    block_start: int,
+) -> np.ndarray:
+    """Customers drawn by their segments' frequency weights, nobody inside twice at once.
+
+    As :func:`_assign_customers`, but a visit's length depends on who makes it, so the clash
+    check is made again with each round's lengths; a crowded block is settled in arrival order.
+    """
+    cdf = np.cumsum(plan.traits.weight)
+    last = plan.customers - 1
+
+    def draw(size: int) -> np.ndarray:
+        return np.minimum(np.searchsorted(cdf, rng.random(size) * cdf[-1], side="right"), last).astype(
+            np.int32
+        )
+
+    chosen = draw(len(enter))
+    held = len(occupants.customer)
+    enter_rel = np.concatenate([occupants.enter, enter]) - block_start
+    index = np.arange(held + len(enter))
+    for _ in range(VECTOR_ROUNDS):
+        exit_rel = np.concatenate([occupants.exit, enter + _scaled(plan, base, chosen)]) - block_start
+        who = np.concatenate([occupants.customer, chosen]).astype(np.int64)
+        order = np.lexsort((index, enter_rel, who))
+        keys = (who[order] << 32) | exit_rel[order]
+        before = np.maximum.accumulate(keys)[:-1]
+        rows = order[1:]
+        clash = ((before >> 32) == who[rows]) & ((before & 0xFFFFFFFF) >= enter_rel[rows])
+        redraw = rows[clash] - held
+        if redraw.size == 0:
+            return chosen
+        chosen[redraw] = draw(redraw.size)
+    busy_until = dict(zip(occupants.customer.tolist(), occupants.exit.tolist(), strict=True))
+    weight = plan.traits.weight
+    for i, since in enumerate(enter.tolist()):
+        who = int(chosen[i])
+        until = since + int(_scaled(plan, base[i : i + 1], chosen[i : i + 1])[0])
+        if busy_until.get(who, -1) >= since:
+            free = np.array(
+                [c for c in range(plan.customers) if busy_until.get(c, -1) < since], dtype=np.int64
+            )
+            if not free.size:
+                raise CapacityError(
+                    f"all {plan.customers} customers of the list are inside at once: the list is too "
+                    f"small for this occupancy"
+                )
+            share = np.cumsum(weight[free])
+            who = int(
+                free[min(int(np.searchsorted(share, rng.random() * share[-1], side="right")), free.size - 1)]
+            )
+            chosen[i] = who
+            until = since + int(_scaled(plan, base[i : i + 1], chosen[i : i + 1])[0])
+        busy_until[who] = until
+    return chosen
 
 
 def _assign_customers(
@@ -261,6 +344,7 @@ def walk_visits(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> dic
     """
     config = plan.config
     rng = _stream(config.seed, _WALK, block)
+    traits = plan.traits
     return build_trips(
         plan.layout,
         config,
@@ -269,6 +353,7 @@ def walk_visits(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> dic
         visits.duration,
         pace[visits.customer],
         dwell_quantiles(config.dwell_spread),
+        None if traits is None or traits.stop_cdf is None else (traits.stop_cdf, traits.row[visits.customer]),
     )
 
 
@@ -376,7 +461,7 @@ def iter_event_blocks(
     same for any number of workers.
     """
     end = None if endless else plan.config.end
-    pace = customer_pace(plan.config, plan.customers)
+    pace = plan_pace(plan)
     blocks = _visits_per_block(plan, end)
     if workers > 1:
         built = _build_in_workers(plan, pace, blocks, workers)

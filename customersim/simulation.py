@@ -8,6 +8,7 @@ file, or the built-in list) and turns the arrays into events frames.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterator, Sequence
 from numbers import Integral
@@ -18,9 +19,10 @@ import pyarrow as pa
 
 from customersim.config import SimConfig
 from customersim.customers import load_customers
-from customersim.engine import iter_event_blocks, make_plan, simulate_columns
+from customersim.engine import Plan, iter_event_blocks, make_plan, simulate_columns
 from customersim.errors import CustomerListError, excerpt
 from customersim.frame import build_frame
+from customersim.segments import NO_SEGMENTS, check_departments, customer_traits, load_segments
 
 Customers = pd.DataFrame | Sequence[str] | None
 
@@ -106,7 +108,7 @@ def simulate(config: SimConfig, customers: Customers = None, *, workers: int = 1
     """
     _check_workers(workers)
     ids = customer_ids(config, customers)
-    plan = make_plan(config, len(ids))
+    plan = plan_for(config, customers, len(ids))
     columns = simulate_columns(plan, workers=workers)
     return _to_frame(columns, ids, plan.layout.departments)
 
@@ -161,7 +163,36 @@ def simulate_blocks(
     """
     _check_workers(workers)
     ids = customer_ids(config, customers)
-    return ids, iter_event_blocks(make_plan(config, len(ids)), endless=endless, workers=workers)
+    return ids, iter_event_blocks(plan_for(config, customers, len(ids)), endless=endless, workers=workers)
+
+
+def plan_for(config: SimConfig, customers: Customers, count: int) -> Plan:
+    """The engine's plan, with the segments of the customer list (a frame or the configured file).
+
+    A list given as bare ids has no columns to place customers in segments: everyone is alike.
+    """
+    if isinstance(customers, pd.DataFrame):
+        return _plan_with(config, customers, count)
+    if customers is None:
+        return plan_for_count(config, count)
+    return make_plan(config, count)
+
+
+def plan_for_count(config: SimConfig, count: int) -> Plan:
+    """The plan of ``count`` customers of the configured list (its segments when it has them)."""
+    frame = load_customers(config.customers_file) if config.segments != NO_SEGMENTS else None
+    return _plan_with(config, frame, count)
+
+
+def _plan_with(config: SimConfig, frame: pd.DataFrame | None, count: int) -> Plan:
+    plan = make_plan(config, count)
+    segments = load_segments(config.segments)
+    if not segments or frame is None:
+        return plan
+    layout = plan.layout
+    check_departments(segments, layout.departments, str(config.segments))
+    traits = customer_traits(segments, frame, count, layout.departments, layout.department, layout.stop_cells)
+    return dataclasses.replace(plan, traits=traits)
 
 
 def _take_rows(parts: list[dict[str, np.ndarray]], rows: int) -> tuple[dict[str, np.ndarray], list]:

@@ -27,6 +27,7 @@ import numpy as np
 from customersim.config import SimConfig
 from customersim.frame import ENTER, EXIT, FOCUS, MOVE
 from customersim.layout import StoreLayout
+from customersim.segments import pick_stops
 
 # Mean number of moves while browsing at a stop (Poisson): a few cells of a department.
 BROWSE_MOVES = 2.0
@@ -44,6 +45,7 @@ def build_trips(
     duration: np.ndarray,
     pace: np.ndarray,
     quantiles: np.ndarray,
+    affinity: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """The events of every visit, visit-major.
 
@@ -54,6 +56,8 @@ def build_trips(
         enter, duration: epoch seconds of each entry and the visit lengths (int64).
         pace: each visit's pace factor (mean 1).
         quantiles: equally likely dwell values of mean 1 (see ``engine.dwell_quantiles``).
+        affinity: cumulative stop probabilities per customer segment and each visit's row of
+            them (see :mod:`customersim.segments`); None: the layout's own attractions.
 
     Returns:
         ``ts`` (int64), ``cell`` (int32), ``event`` (int8 codes), ``visit`` (int32 index of the
@@ -111,7 +115,10 @@ def build_trips(
         total = int(count.sum())
         first = np.cumsum(count) - count
         sv = np.repeat(a, count)  # the visit of each candidate stop, in stop order
-        pick = np.minimum(np.searchsorted(stop_cdf, rng.random(total), side="right"), len(stop_cells) - 1)
+        if affinity is None:
+            pick = np.minimum(np.searchsorted(stop_cdf, rng.random(total), side="right"), len(stop_cells) - 1)
+        else:
+            pick = pick_stops(affinity[0], affinity[1][sv], rng.random(total))
         target = stop_cells[pick]
         browse = np.minimum(rng.poisson(BROWSE_MOVES, total), MAX_BROWSE_MOVES)
         width = int(browse.max()) + 1

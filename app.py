@@ -34,6 +34,7 @@ from customersim.app.live import BuiltinBroker, LiveSession, feed_table, setting
 from customersim.app.support import (
     SHOP_DAY_PROFILE,
     SPEEDS,
+    SUPERMARKET_WEEK_PROFILE,
     KeyFigures,
     check_app_size,
     config_from_key,
@@ -244,6 +245,7 @@ presets = {
     "from the environment": env_config.arrival_profile,
     "flat": FLAT_PROFILE,
     "shop day": SHOP_DAY_PROFILE,
+    "supermarket week": SUPERMARKET_WEEK_PROFILE,
 }
 preset = side.selectbox("Arrival profile", list(presets), key="preset", help=help_text("arrival_profile"))
 # A key per preset: choosing another preset starts a fresh table instead of keeping old edits.

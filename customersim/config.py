@@ -26,6 +26,7 @@ from typing import Any
 
 from customersim.errors import ConfigError
 from customersim.floorplan import OPEN, Floorplan, load_floorplan, open_floorplan, resolve_layout_path
+from customersim.profiles import HOURS_PER_WEEK, PRESETS
 from customersim.segments import DEFAULT_SEGMENTS, segment_text
 from customersim.settings_table import NotAllowed, Setting, SettingsTable, number, optional_text, whole
 
@@ -80,18 +81,22 @@ def format_start(epoch_seconds: int) -> str:
 
 
 def _parse_profile(value: Any) -> tuple[float, ...]:
+    if isinstance(value, str) and value.strip().lower() in PRESETS:
+        return PRESETS[value.strip().lower()]
     if isinstance(value, str):
         parts = [p for p in value.replace(";", ",").split(",") if p.strip()]
         try:
             weights = tuple(float(p) for p in parts)
         except ValueError:
-            raise ValueError("24 comma-separated numbers") from None
+            raise ValueError(
+                f"a preset ({', '.join(PRESETS)}) or 24 or 168 comma-separated numbers"
+            ) from None
     else:
         weights = tuple(float(v) for v in value)
-    if len(weights) != 24:
+    if len(weights) not in (24, HOURS_PER_WEEK):
         raise NotAllowed(f"{len(weights)} weights")
     if any(not math.isfinite(w) or w < 0 for w in weights) or sum(weights) <= 0:
-        raise ValueError("24 weights that are >= 0 and not all 0")
+        raise ValueError(f"{len(weights)} weights that are >= 0 and not all 0")
     return weights
 
 
@@ -327,13 +332,13 @@ SETTINGS = SettingsTable(
         Setting(
             name="arrival_profile",
             env="ARRIVAL_PROFILE",
-            help="relative arrival rate for each UTC hour of the day",
+            help="relative arrival rate for each UTC hour of the day or of the week (from Monday 00:00)",
             default=FLAT_PROFILE,
             parse=_parse_profile,
-            allowed="24 comma-separated weights >= 0, not all 0",
+            allowed="a preset (flat, shop-day, supermarket-week), or 24 or 168 weights >= 0, not all 0",
             to_text=_profile_text,
             flag="--arrival-profile",
-            metavar="W0,...,W23",
+            metavar="PRESET|W0,...",
         ),
     ],
 )

@@ -35,6 +35,7 @@ import numpy as np
 from customersim.config import SETTINGS, SimConfig
 from customersim.errors import CapacityError
 from customersim.layout import StoreLayout
+from customersim.profiles import profile_hour
 from customersim.segments import Traits
 from customersim.trips import BROWSE_MOVES, build_trips
 
@@ -61,7 +62,7 @@ class Plan:
     config: SimConfig
     layout: StoreLayout
     customers: int
-    hourly_rate: np.ndarray  # arrivals per second for each UTC hour of the day
+    hourly_rate: np.ndarray  # arrivals per second for each UTC hour of the day or week
     max_visit: int  # seconds
     block_seconds: int
     origin: int  # first arrival time considered (start minus warm-up)
@@ -193,7 +194,7 @@ def draw_visits(plan: Plan, block: int, occupants: _Occupants, first_visit: int)
     cuts = np.arange((block_start // 3600 + 1) * 3600, block_end, 3600, dtype=np.int64)
     seg_start = np.concatenate([[block_start], cuts])
     seg_len = np.diff(np.concatenate([seg_start, [block_end]]))
-    seg_rate = plan.hourly_rate[(seg_start // 3600) % 24]
+    seg_rate = plan.hourly_rate[profile_hour(seg_start // 3600, len(plan.hourly_rate))]
     counts = rng.poisson(seg_rate * seg_len)
     offsets = np.floor(rng.random(int(counts.sum())) * np.repeat(seg_len, counts)).astype(np.int64)
     enter = np.sort(np.repeat(seg_start, counts) + offsets)

@@ -31,6 +31,7 @@ from customersim.metrics import (
     visit_path,
     visits_per_cell,
 )
+from customersim.profiles import profile_hour
 
 # One look for the app's widgets (.streamlit/config.toml) and its figures.
 FONT = {"family": '"Source Sans", "Source Sans Pro", sans-serif', "size": 13, "color": "#31333f"}
@@ -352,7 +353,7 @@ def expected_occupancy(config: SimConfig, freq_seconds: int) -> pd.Series:
     reach = math.ceil(MAX_VISIT_FACTOR * mean_visit / step) + 1
     grid = start + (np.arange(-reach, -(-(end - start) // step)) + 0.5) * step
     weights = np.asarray(config.arrival_profile, dtype=np.float64)
-    hours = (np.floor(grid / 3600).astype(np.int64)) % 24
+    hours = profile_hour(np.floor(grid / 3600).astype(np.int64), len(weights))
     rate = config.customers_average_in_store / mean_visit * weights[hours] / weights.mean()
     scale = mean_visit / VISIT_SHAPE
     ages = np.arange(reach) * step + step / 2
@@ -440,19 +441,22 @@ def expected_arrivals_by_hour(config: SimConfig) -> np.ndarray:
     weights = np.asarray(config.arrival_profile, dtype=np.float64)
     rate = config.customers_average_in_store / config.mean_visit_seconds * weights / weights.mean()
     start, end = config.start, config.end
-    seconds = np.zeros(24)
-    # Whole hours at once, then the ragged ends: cheap for a window of any length.
+    # Seconds of the window in each hour of the profile (of the day or the week).
+    length = len(weights)
+    seconds = np.zeros(length)
     first_hour, last_hour = -(-start // 3600), end // 3600
     if first_hour <= last_hour:
         whole = np.arange(first_hour, last_hour)
-        days, rest = divmod(len(whole), 24)
-        seconds += days * 3600
-        seconds[(first_hour + np.arange(rest)) % 24] += 3600
-        seconds[(start // 3600) % 24] += first_hour * 3600 - start
-        seconds[last_hour % 24] += end - last_hour * 3600
+        rounds, rest = divmod(len(whole), length)
+        seconds += rounds * 3600
+        seconds[profile_hour(first_hour + np.arange(rest), length)] += 3600
+        seconds[profile_hour(start // 3600, length)] += first_hour * 3600 - start
+        seconds[profile_hour(last_hour, length)] += end - last_hour * 3600
     else:  # the window lies inside one hour
-        seconds[(start // 3600) % 24] += end - start
-    return rate * seconds
+        seconds[profile_hour(start // 3600, length)] += end - start
+    arrivals = rate * seconds
+    # By hour of the day: the profile's hours 0, 24, 48, ... are midnight of successive days.
+    return arrivals.reshape(-1, 24).sum(axis=0)
 
 
 def arrivals_figure(frame: pd.DataFrame, config: SimConfig | None = None) -> go.Figure:

@@ -77,7 +77,7 @@ def test_to_env_round_trips():
         ("start", "next tuesday", "SIM_START", "ISO 8601"),
         ("hours", -1, "SIM_HOURS", "above 0"),
         ("seed", -3, "SIM_SEED", ">= 0"),
-        ("arrival_profile", (1.0,) * 23, "ARRIVAL_PROFILE", "24 comma-separated"),
+        ("arrival_profile", (1.0,) * 23, "ARRIVAL_PROFILE", "24 or 168 weights"),
         ("arrival_profile", (0.0,) * 24, "ARRIVAL_PROFILE", "not all 0"),
         ("door", "1", "DOOR", "x,y"),
         ("dwell_spread", 0, "DWELL_SPREAD", "0.05 to 3"),

@@ -25,6 +25,7 @@ from customersim.customers import CustomerListError, load_customers, parse_custo
 from customersim.errors import CapacityError
 from customersim.metrics import mean_occupancy, visit_table
 from customersim.mqtt.settings import MQTT_SETTINGS
+from customersim.profiles import PRESETS
 from customersim.validate import occupancy_standard_error
 
 # The page draws every event of the window; beyond this many it would take seconds per redraw
@@ -32,33 +33,10 @@ from customersim.validate import occupancy_standard_error
 MAX_APP_EVENTS = 3_000_000
 # Speeds offered by the publish panel: real time x1 ... x1000, or as fast as the broker takes them.
 SPEEDS: tuple[str, ...] = ("1", "2", "5", "10", "30", "60", "100", "300", "1000", "max")
-# Hours of a typical shop day, a one-click alternative to the flat profile.
-SHOP_DAY_PROFILE: tuple[float, ...] = (
-    0,
-    0,
-    0,
-    0,
-    0,
-    0,
-    0.2,
-    0.6,
-    1,
-    1.2,
-    1.4,
-    1.6,
-    1.8,
-    1.6,
-    1.4,
-    1.4,
-    1.6,
-    1.9,
-    2,
-    1.6,
-    1,
-    0.5,
-    0.2,
-    0,
-)
+# Hours of a typical shop day and a supermarket's week, one-click alternatives to the flat profile.
+SHOP_DAY_PROFILE: tuple[float, ...] = PRESETS["shop-day"]
+SUPERMARKET_WEEK_PROFILE: tuple[float, ...] = PRESETS["supermarket-week"]
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def help_text(name: str) -> str:
@@ -76,10 +54,18 @@ def mqtt_help_text(name: str) -> str:
     return MQTT_SETTINGS[name].tooltip
 
 
+def _hour_label(hour: int, hours: int) -> str:
+    return f"{hour:02d}:00" if hours == 24 else f"{_DAYS[hour // 24]} {hour % 24:02d}:00"
+
+
 def profile_table(weights: Sequence[float]) -> pd.DataFrame:
-    """The 24 hourly arrival weights as an editable table (one row per UTC hour)."""
+    """The arrival weights as an editable table: one row per UTC hour of the day (24) or week (168)."""
+    hours = len(weights)
     return pd.DataFrame(
-        {"hour": [f"{h:02d}:00" for h in range(24)], "weight": np.asarray(weights, dtype=np.float64)}
+        {
+            "hour": [_hour_label(h, hours) for h in range(hours)],
+            "weight": np.asarray(weights, dtype=np.float64),
+        }
     )
 
 
@@ -103,13 +89,13 @@ def profile_from_table(table: pd.DataFrame) -> tuple[float, ...]:
                 "allowed: expected a weight >= 0"
             )
         weights.append(number)
-    if len(weights) != 24:
+    if len(weights) not in (24, 168):
         raise ConfigError(
-            f"{SETTINGS['arrival_profile'].label}: expected 24 hourly weights, got {len(weights)}"
+            f"{SETTINGS['arrival_profile'].label}: expected 24 or 168 hourly weights, got {len(weights)}"
         )
     if sum(weights) <= 0:
         raise ConfigError(
-            f"{SETTINGS['arrival_profile'].label}: all 24 weights are 0, so nobody "
+            f"{SETTINGS['arrival_profile'].label}: all {len(weights)} weights are 0, so nobody "
             "would ever arrive: give at least one hour a weight above 0"
         )
     return tuple(weights)
@@ -346,25 +332,29 @@ def events_with_time(frame: pd.DataFrame) -> pd.DataFrame:
 def profile_svg(
     weights: Sequence[float], width: int = 110, height: int = 250, colour: str = "#1f6fb4"
 ) -> str:
-    """The 24 hourly weights as a small SVG bar chart: hour 0 on top, like the table beside it.
+    """The hourly weights (24 or 168) as a small SVG bar chart: hour 0 on top, like the table beside it.
 
     A picture, not a plotly figure: it stands in the sidebar on every page view, and a plotly
     figure there costs the browser about as much as one of the store's heatmaps.
     """
     values = np.asarray(weights, dtype=np.float64)
     top = values.max() if len(values) and values.max() > 0 else 1.0
-    label, row = 18, height / 24
+    label, row = 18, height / max(len(values), 1)
+    tick = 6 if len(values) <= 24 else 24
     bars = []
     for hour, value in enumerate(values):
         length = (width - label - 2) * value / top
         bars.append(
             f'<rect x="{label}" y="{hour * row + 1:.1f}" width="{length:.1f}" '
-            f'height="{row - 2:.1f}" fill="{colour}"><title>{hour:02d}:00 weight {value:g}</title></rect>'
+            f'height="{max(row - 2, 0.5):.1f}" fill="{colour}"><title>{_hour_label(hour, len(values))} '
+            f"weight {value:g}</title></rect>"
         )
-        if hour % 6 == 0:
+        if hour % tick == 0:
+            mark = f"{hour:02d}" if tick == 6 else _DAYS[hour // 24][:2]
             bars.append(
                 f'<text x="{label - 3}" y="{hour * row + row - 1:.1f}" font-size="9" '
-                f'text-anchor="end" fill="#808495" font-family="sans-serif">{hour:02d}</text>'
+                f'text-anchor="end" fill="#808495" font-family="sans-serif">'
+                f"{mark}</text>"
             )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '

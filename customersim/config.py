@@ -120,6 +120,33 @@ def _parse_layout(value: Any) -> str:
     return name
 
 
+def _parse_attractions(value: Any) -> tuple[tuple[str, float], ...]:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return ()
+    if isinstance(value, str):
+        pairs = []
+        for part in value.split(","):
+            name, sep, weight = part.partition("=")
+            if not sep or not name.strip():
+                raise ValueError("Name=weight pairs separated by commas, e.g. 'Women=3,Men=2'")
+            pairs.append((name.strip(), weight))
+    elif isinstance(value, Mapping):
+        pairs = list(value.items())
+    else:
+        pairs = list(value)
+    try:
+        parsed = tuple((str(name), float(weight)) for name, weight in pairs)
+    except (TypeError, ValueError):
+        raise ValueError("Name=weight pairs with weights >= 0, e.g. 'Women=3,Men=2'") from None
+    if any(not math.isfinite(w) or w < 0 for _, w in parsed):
+        raise ValueError("weights >= 0")
+    return parsed
+
+
+def _attractions_text(pairs: tuple[tuple[str, float], ...]) -> str:
+    return ",".join(f"{name}={weight!r}" for name, weight in pairs)
+
+
 def _door_text(cell: tuple[int, int]) -> str:
     return f"{cell[0]},{cell[1]}"
 
@@ -255,6 +282,17 @@ SETTINGS = SettingsTable(
             allowed="the name of a shipped layout (open, fashion, supermarket) or the path of a layout file",
             flag="--layout",
             metavar="NAME|TOML",
+        ),
+        Setting(
+            name="attractions",
+            env="DEPARTMENT_ATTRACTIONS",
+            help="departments' attraction as stops, replacing the layout's (unset: the layout's own)",
+            default=(),
+            parse=_parse_attractions,
+            allowed="Name=weight pairs of the layout's departments, e.g. 'Women=3,Men=2'",
+            to_text=_attractions_text,
+            flag="--attractions",
+            metavar="NAME=W,...",
         ),
         Setting(
             name="focus_seconds",
@@ -396,6 +434,7 @@ class SimConfig:
     door: tuple[int, int] = _DEFAULT["door"]
     neighbourhood: int = _DEFAULT["neighbourhood"]
     layout: str = _DEFAULT["layout"]
+    attractions: tuple[tuple[str, float], ...] = _DEFAULT["attractions"]
     # A minute in one department: longer than walking through one (a few cells at a few
     # seconds each) or a glance at one shelf (about 25 s per category in store studies), about
     # the time of a first browse of a department's racks.
@@ -443,7 +482,20 @@ class SimConfig:
         """The store's floor plan: the layout file's map, or the open rectangle."""
         if self.layout == OPEN:
             return open_floorplan(self.width, self.height, self.door)
-        return load_floorplan(self.layout)
+        plan = load_floorplan(self.layout)
+        if not self.attractions:
+            return plan
+        attraction = list(plan.attraction)
+        for name, weight in self.attractions:
+            if name not in plan.departments:
+                raise ConfigError(
+                    f"{SETTINGS['attractions'].label}: {name!r} is not a department of {self.layout!r} "
+                    f"(its departments: {', '.join(plan.departments)})"
+                )
+            attraction[plan.departments.index(name)] = weight
+        if sum(attraction) <= 0:
+            raise ConfigError(f"{SETTINGS['attractions'].label}: every department's attraction is 0")
+        return dataclasses.replace(plan, attraction=tuple(attraction))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> SimConfig:

@@ -17,11 +17,11 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import NoReturn
 
-from customersim.cli import customers, generate, publish, report, run, send, validate
+from customersim.cli import customers, fit, generate, publish, report, run, send, validate
 from customersim.errors import FAILURES, ConfigError
 
 # Subcommands, in the order ``--help`` lists them.
-COMMANDS = (generate, validate, publish, run, send, report, customers)
+COMMANDS = (generate, validate, publish, run, send, report, fit, customers)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -34,6 +34,8 @@ BROWSE_MOVES = 2.0
 MAX_BROWSE_MOVES = 6
 # The checkout (queue and paying) takes at least about this many dwells.
 CHECKOUT_DWELLS = 2.0
+# Stops planned beyond this many seconds into a visit are past any visit's end anyway.
+INT32_CAP = 1 << 30
 
 
 def build_trips(
@@ -62,13 +64,14 @@ def build_trips(
     n = len(enter)
     walk = int(config.walk_seconds_per_cell)
     limit = duration.astype(np.int64)
+    limit32 = limit.astype(np.int32)
     router = layout.router
     mean_dwell = (config.dwell_mean_seconds * pace).astype(np.float32)
 
     def dwells(visits: np.ndarray, columns: int) -> np.ndarray:
         draw = quantiles[rng.integers(0, len(quantiles), (len(visits), columns), dtype=np.uint16)]
         draw *= mean_dwell[visits][:, None]
-        return np.maximum(np.rint(draw), 1).astype(np.int64)
+        return np.maximum(np.rint(draw), 1).astype(np.int32)
 
     entrances = layout.entrances
     position = (
@@ -76,20 +79,25 @@ def build_trips(
     ).astype(np.int32)
     start_cell = position.copy()
     checkouts = layout.checkouts
+    size = layout.width * layout.height
     if len(checkouts):
-        counter = (
-            checkouts[rng.integers(0, len(checkouts), n)] if len(checkouts) > 1 else np.full(n, checkouts[0])
-        ).astype(np.int32)
+        which = rng.integers(0, len(checkouts), n) if len(checkouts) > 1 else np.zeros(n, np.int64)
+        counter = checkouts[which].astype(np.int32)
         counter_out = layout.door_distance[counter].astype(np.int64)
         counter_time = np.rint(dwells(np.arange(n), 1)[:, 0] * CHECKOUT_DWELLS).astype(np.int64)
+        steps_out = layout.checkout_steps.ravel()
+        table_row = (which * size).astype(np.int32)
+        counter_time32 = counter_time.astype(np.int32)
 
         def finish(cells: np.ndarray, visits: np.ndarray) -> np.ndarray:
-            steps = router.distance(cells, counter[visits]) + counter_out[visits] + 1
-            return walk * steps + counter_time[visits]
+            """Seconds from standing at ``cells`` (one row per visit) to leaving the store."""
+            return walk * steps_out[table_row[visits][:, None] + cells] + counter_time32[visits][:, None]
     else:
+        door_out = (walk * (layout.door_distance.astype(np.int64) + 1)).astype(np.int32)
 
         def finish(cells: np.ndarray, visits: np.ndarray) -> np.ndarray:
-            return walk * (layout.door_distance[cells].astype(np.int64) + 1)
+            """Seconds from standing at ``cells`` (one row per visit) to leaving the store."""
+            return door_out[cells]
 
     stop_cells, stop_p = layout.stop_cells
     stop_cdf = np.cumsum(stop_p)
@@ -134,15 +142,16 @@ def build_trips(
         start[1:] = end_cell[:-1]
         start[first] = position[a]
         steps = router.distance(start, target).astype(np.int64)
-        spent = np.cumsum(dwell, axis=1)
+        spent = np.cumsum(dwell, axis=1, dtype=np.int32)
         length = steps * walk + spent[:, -1]
         # Each stop begins when the ones before it in its visit are over (had they all fitted).
         before = np.cumsum(length) - length
         begin = before - np.repeat(before[first] - elapsed[a], count)
         arrive = begin + steps * walk
-        leave = arrive[:, None] + spent
-        needed = finish(cells.ravel(), np.repeat(sv, width)).reshape(total, width)
-        fits = (leave + needed <= limit[sv][:, None]) & (columns <= browse[:, None])
+        # Seconds since entering fit in 32 bits (a visit lasts at most a few mean lengths); the
+        # 2-D arrays are the bulk of the work, so they are kept narrow.
+        leave = np.minimum(arrive, INT32_CAP).astype(np.int32)[:, None] + spent
+        fits = (leave + finish(cells, sv) <= limit32[sv][:, None]) & (columns <= browse[:, None])
         lead = np.cumprod(fits, axis=1).sum(axis=1)
         # A visit's shopping ends at its first stop that does not fit whole; that stop keeps the
         # browsing moves that fit (none: the stop is not made).

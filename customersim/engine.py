@@ -294,11 +294,12 @@ def _assign_in_order(
 
 
 def walk_visits(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> dict[str, np.ndarray]:
-    """All events of a block's visits, visit by visit and step by step (visit-major order).
+    """All events of a block's visits, visit by visit and step by step (ranked visit-major).
 
     Returns:
         ``ts`` (int64), ``cell`` (int32), ``event`` (int8 codes), ``visit`` (int32 index of
-        the visit within the block) and ``dep`` (int8 department, -1 for none) per event.
+        the visit within the block), ``dep`` (int8 department, -1 for none) and ``rank`` (int64
+        position in visit-major order) per event.
     """
     config = plan.config
     rng = _stream(config.seed, _WALK, block)
@@ -349,12 +350,15 @@ def block_events(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> di
     layout = plan.layout
     walked = walk_visits(plan, block, visits, pace)
     ts = walked["ts"]
-    # Sorting (time, row) keys keeps visit-major order, and so (visit, step), among equal times.
+    # Sorting (time, rank) keys keeps visit-major order, and so (visit, step), among equal times.
     key_base = plan.origin + block * plan.block_seconds
-    keys = ((ts - key_base) << 32) | np.arange(len(ts), dtype=np.int64)
+    keys = ((ts - key_base) << 32) | walked["rank"]
     keys.sort()
     first = np.searchsorted(keys, (plan.config.start - key_base) << 32)
-    order = keys[first:] & 0xFFFFFFFF
+    # A rank names its row through this table (focus events are appended after the others).
+    row_of_rank = np.empty(2 * len(ts) + 1, dtype=np.int32)
+    row_of_rank[walked["rank"]] = np.arange(len(ts), dtype=np.int32)
+    order = row_of_rank[keys[first:] & 0xFFFFFFFF]
     cell = walked["cell"][order]
     visit = walked["visit"][order]
     return {

@@ -15,7 +15,9 @@ reached, once per stay, at the cell they are at.
 
 Everything is arrays: the loop runs over stop number (each round handles every visit still
 shopping) and over step number within a walk, never over shoppers or events. Events come out
-visit-major (each visit's events in order), as :func:`customersim.engine.block_events` expects.
+visit-major (each visit's events in order) with a ``rank`` that keeps that order for
+:func:`customersim.engine.block_events`, which sorts them by time; focus events are appended last,
+ranked between the events they fall between.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def build_trips(
     pace: np.ndarray,
     quantiles: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """The events of every visit, visit-major.
+    """The events of every visit: visit-major, then the focus events, each ranked into place.
 
     Args:
         layout: the store's tables.
@@ -59,7 +61,8 @@ def build_trips(
 
     Returns:
         ``ts`` (int64), ``cell`` (int32), ``event`` (int8 codes), ``visit`` (int32 index of the
-        visit) and ``dep`` (int8 department index, -1 for none) per event.
+        visit), ``dep`` (int8 department index, -1 for none) and ``rank`` (int64: sorting by it
+        gives visit-major order, each visit's events in order) per event.
     """
     n = len(enter)
     walk = int(config.walk_seconds_per_cell)
@@ -235,7 +238,8 @@ def build_trips(
 
     if not len(layout.departments):
         dep = np.full(total, -1, dtype=np.int8)
-        return {"ts": ts, "cell": cell, "event": event, "visit": visit, "dep": dep}
+        rank = 2 * np.arange(total, dtype=np.int64)
+        return {"ts": ts, "cell": cell, "event": event, "visit": visit, "dep": dep, "rank": rank}
     dep = layout.department[cell].astype(np.int8)
     dep[event != MOVE] = -1
     return _add_focus(
@@ -294,13 +298,14 @@ def _segment_rows(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 
 def _add_focus(columns: dict[str, np.ndarray], threshold: int) -> dict[str, np.ndarray]:
-    """Insert a focus event into every stay in one department that lasts past ``threshold`` s.
+    """Add a focus event, ranked into place, to every stay in one department that lasts past ``threshold`` s.
 
     A stay is a run of a visit's consecutive events in the same department; it ends at the next
     event (there always is one: the exit is outside every department). The focus event goes
     right after the last event at or before the moment the threshold is reached, at its cell.
     """
     ts, dep, visit = columns["ts"], columns["dep"], columns["visit"]
+    columns["rank"] = 2 * np.arange(len(ts), dtype=np.int64)
     if not len(ts):
         return columns
     inside = dep >= 0
@@ -319,16 +324,8 @@ def _add_focus(columns: dict[str, np.ndarray], threshold: int) -> dict[str, np.n
         if not later.any():
             break
         slot += later
-    total = len(ts) + len(slot)
-    placed = slot + np.arange(len(slot))
-    old = np.ones(total, dtype=bool)
-    old[placed] = False
-    fresh = {"ts": when, "cell": columns["cell"][slot - 1], "event": np.int8(FOCUS)}
-    fresh.update({"visit": visit[starts], "dep": dep[starts]})
-    merged = {}
-    for name, values in columns.items():
-        out = np.empty(total, dtype=values.dtype)
-        out[old] = values
-        out[placed] = fresh[name]
-        merged[name] = out
-    return merged
+    # The focus events are appended, not merged: their ``rank`` puts each one between the
+    # event it follows and the next, and the engine's time sort places them from it.
+    fresh = {"ts": when, "cell": columns["cell"][slot - 1], "event": np.full(len(slot), FOCUS, np.int8)}
+    fresh.update({"visit": visit[starts], "dep": dep[starts], "rank": 2 * slot.astype(np.int64) - 1})
+    return {name: np.concatenate([values, fresh[name]]) for name, values in columns.items()}

@@ -35,12 +35,14 @@ def test_visits_heatmap_is_indexed_y_then_x_with_door_marked(day) -> None:
     z = np.asarray(heat.z)
     assert z.shape == (config.height, config.width)
     np.testing.assert_array_equal(z, visits_per_cell(frame, config.width, config.height))
-    # The door is where enters and exits happen: the busiest square, framed at cell size.
+    # The door is where enters and exits happen, framed at cell size.
     x, y = config.door
     assert list(door.x) == [x - 0.5, x + 0.5, x + 0.5, x - 0.5, x - 0.5, None]
     assert list(door.y) == [y - 0.5, y - 0.5, y + 0.5, y + 0.5, y - 0.5, None]
     assert heat.colorbar.orientation == "h"  # under its own heatmap, not at the page's edge
-    assert z[config.door[1], config.door[0]] == z.max()
+    # Every visit that enters or leaves in the window is counted at the door's square.
+    passing = frame.loc[frame["event"].isin(["enter", "exit"]), "visit"].nunique()
+    assert z[config.door[1], config.door[0]] >= passing > 0
     # Axes run over cell numbers with y upwards, so payload x/y are the numbers under a square.
     assert tuple(fig.layout.xaxis.range) == (-0.5, config.width - 0.5)
     assert tuple(fig.layout.yaxis.range) == (-0.5, config.height - 0.5)

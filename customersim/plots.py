@@ -24,6 +24,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from customersim.config import SimConfig
+from customersim.floorplan import Floorplan
 from customersim.metrics import (
     arrivals_by_hour,
     dwell_seconds_per_cell,
@@ -52,6 +53,7 @@ TEMPLATE = go.layout.Template(
     }
 )
 DOOR_COLOUR = "#d62728"
+ENTRANCE_COLOUR = "#2ca02c"
 TARGET_COLOUR = "#d62728"
 PATH_COLOUR = ACCENT
 WALL_COLOUR = "#6b6b6b"
@@ -72,6 +74,8 @@ class FloorPlan:
         zones: optional ``(height, width)`` array of zone names (departments, ``"checkout"``);
             ``""`` or None outside any zone. Each zone is outlined along its cell edges and
             labelled at its centre.
+        entrances, exits: optional one-way door cells as ``(x, y)``: an entrance is framed in
+            green, an exit in red with a cross, so a store with separate doors reads at a glance.
     """
 
     width: int
@@ -79,6 +83,29 @@ class FloorPlan:
     doors: tuple[tuple[int, int], ...]
     walkable: np.ndarray | None = None
     zones: np.ndarray | None = None
+    entrances: tuple[tuple[int, int], ...] = ()
+    exits: tuple[tuple[int, int], ...] = ()
+
+    @classmethod
+    def from_floorplan(cls, plan: Floorplan) -> FloorPlan:
+        """The drawing of a parsed :class:`customersim.floorplan.Floorplan`: shelves and walls,
+        departments and the checkout as zones, two-way doors, entrances and exits."""
+        from customersim import floorplan as fp
+
+        zones = np.full((plan.height, plan.width), "", dtype=object)
+        names = np.asarray((*plan.departments, ""), dtype=object)
+        zones[:] = names[np.asarray(plan.department)]  # -1 picks the trailing ""
+        zones[np.asarray(plan.kind) == fp.CHECKOUT] = "checkout"
+        has_zones = bool((zones != "").any())
+        return cls(
+            plan.width,
+            plan.height,
+            tuple(plan.cells_of(fp.TWO_WAY_DOOR)),
+            np.asarray(plan.walkable),
+            zones if has_zones else None,
+            tuple(plan.cells_of(fp.ENTRANCE)),
+            tuple(plan.cells_of(fp.EXIT)),
+        )
 
     @classmethod
     def from_layout(cls, layout: object, zones: np.ndarray | None = None) -> FloorPlan:
@@ -94,16 +121,10 @@ class FloorPlan:
 
 
 def floor_plan(config: SimConfig) -> FloorPlan:
-    """The floor plan a config describes.
-
-    A config that carries a built store layout (a ``store_layout`` attribute: walls, shelves,
-    doors, checkout and departments) is drawn from it; otherwise the store is the full
-    ``width`` x ``height`` rectangle with its one door.
-    """
-    layout = getattr(config, "store_layout", None)
-    if layout is not None:
-        return FloorPlan.from_layout(layout)
-    return FloorPlan(config.width, config.height, (tuple(config.door),))
+    """The floor plan a config describes: its layout's map (shelves, walls, doors, checkout and
+    departments), or for the ``open`` layout the full ``width`` x ``height`` rectangle with its
+    one door."""
+    return FloorPlan.from_floorplan(config.floorplan)
 
 
 def _plan(store: SimConfig | FloorPlan) -> FloorPlan:
@@ -208,6 +229,46 @@ def _draw_floor(fig: go.Figure, plan: FloorPlan) -> None:
                 bgcolor="rgba(255,255,255,0.85)",
                 borderpad=2,
             )
+    _draw_doors(fig, plan)
+
+
+def _draw_doors(fig: go.Figure, plan: FloorPlan) -> None:
+    """Doors framed at cell size: two-way doors and exits red, entrances green; exits crossed."""
+    for name, cells, colour in (
+        ("entrance", plan.entrances, ENTRANCE_COLOUR),
+        ("exit", plan.exits, DOOR_COLOUR),
+    ):
+        if not cells:
+            continue
+        xs, ys = _cell_outline(cells)
+        if name == "exit":
+            for x, y in cells:  # a cross tells an exit from an entrance without colour
+                xs += [x - 0.5, x + 0.5, None, x - 0.5, x + 0.5, None]
+                ys += [y - 0.5, y + 0.5, None, y + 0.5, y - 0.5, None]
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                name=f"{name} halo",
+                line={"color": "white", "width": 6},
+                hoverinfo="skip",
+                showlegend=False,
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                name=name,
+                line={"color": colour, "width": 3},
+                hoverinfo="skip",
+                showlegend=True,
+            )
+        )
+    if not plan.doors:
+        return
     xs, ys = _cell_outline(plan.doors)
     # A white halo under the red frame: the door stands out on dark and on red cells alike.
     fig.add_trace(

@@ -695,9 +695,84 @@ def path_counts(path: pd.DataFrame) -> dict[str, int]:
     return {name: int((events == name).sum()) for name in ("enter", "move", "exit")}
 
 
+def department_figure(stats: pd.DataFrame) -> go.Figure:
+    """Visits, dwell and focus events per department, side by side on one shared department axis.
+
+    Args:
+        stats: :func:`customersim.metrics.department_stats` of a frame.
+    """
+    from plotly.subplots import make_subplots
+
+    names = [str(n) for n in stats.index]
+    fig = make_subplots(
+        rows=1,
+        cols=3,
+        shared_yaxes=True,
+        horizontal_spacing=0.04,
+        subplot_titles=("visits that reached it", "dwell (minutes)", "focus events"),
+    )
+    columns = (("visits", 1.0, ",.0f"), ("dwell_seconds", 1 / 60, ",.1f"), ("focus", 1.0, ",.0f"))
+    for col, (column, scale, fmt) in enumerate(columns, start=1):
+        fig.add_trace(
+            go.Bar(
+                x=stats[column].to_numpy(dtype=float) * scale,
+                y=names,
+                orientation="h",
+                name=column,
+                marker_color=ACCENT,
+                hovertemplate=f"%{{y}}: %{{x:{fmt}}}<extra></extra>",
+                showlegend=False,
+            ),
+            row=1,
+            col=col,
+        )
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_layout(
+        template=TEMPLATE,
+        font=FONT,
+        title={"text": "Departments: visits, dwell and focus"},
+        height=max(260, 60 + 24 * len(names)),
+        margin={"l": 10, "r": 10, "t": 80, "b": 10},
+    )
+    return fig
+
+
+def transitions_figure(matrix: pd.DataFrame) -> go.Figure:
+    """The department-to-department transition counts as a heatmap: rows left, columns next.
+
+    Args:
+        matrix: :func:`customersim.metrics.department_transitions` of a frame.
+    """
+    names = [str(n) for n in matrix.index]
+    fig = go.Figure(
+        go.Heatmap(
+            z=matrix.to_numpy(),
+            x=[str(n) for n in matrix.columns],
+            y=names,
+            colorscale="Blues",
+            xgap=1,
+            ygap=1,
+            colorbar={"title": {"text": "moves", "side": "right"}, "thickness": 12},
+            hovertemplate="from %{y} to %{x}: %{z:,.0f}<extra></extra>",
+            name="transitions",
+        )
+    )
+    fig.update_xaxes(title_text="next department", type="category", tickangle=-45)
+    fig.update_yaxes(title_text="department left", type="category", autorange="reversed")
+    fig.update_layout(
+        template=TEMPLATE,
+        font=FONT,
+        title={"text": "From department to department (stays in a row of one visit)"},
+        height=max(320, 140 + 22 * len(names)),
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+    )
+    return fig
+
+
 __all__ = [
     "FloorPlan",
     "arrivals_figure",
+    "department_figure",
     "dwell_heatmap",
     "expected_arrivals_by_hour",
     "expected_occupancy",
@@ -708,5 +783,6 @@ __all__ = [
     "path_figure",
     "profile_figure",
     "store_heatmap",
+    "transitions_figure",
     "visits_heatmap",
 ]

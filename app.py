@@ -534,7 +534,7 @@ if publish.open is not False:
             + " This browser session adds its own tag: two tabs never share a client id (the broker "
             "would drop one for the other, over and over).",
         )
-        t1, t2, t3, q = st.columns([2, 2, 2, 1])
+        t1, t2, t3, t4, q = st.columns([2, 2, 2, 2, 1])
         topics = (
             t1.text_input(
                 "Enter topic", env_mqtt.topics.enter, key="topic_enter", help=mqtt_help_text("topics.enter")
@@ -544,6 +544,9 @@ if publish.open is not False:
             ),
             t3.text_input(
                 "Exit topic", env_mqtt.topics.exit, key="topic_exit", help=mqtt_help_text("topics.exit")
+            ),
+            t4.text_input(
+                "Focus topic", env_mqtt.topics.focus, key="topic_focus", help=mqtt_help_text("topics.focus")
             ),
         )
         qos_choices = MQTT_SETTINGS["qos"].choices

@@ -735,3 +735,32 @@ def test_a_bad_uploaded_layout_names_line_and_column_and_keeps_the_last_result(e
     assert errors(at) == []
     assert chart(at, "fig_visits")["data"][0]["z"].shape == (4, 5)
     assert "STORE_LAYOUT" not in dict(at.query_params)  # a server path is not the URL's business
+
+
+def test_send_a_focus_event_with_a_department_of_the_layout(broker_env, mosquitto, monkeypatch) -> None:
+    focus_topic = broker_env["enter"].rsplit("/", 1)[0] + "/focus"
+    broker_env_with_focus = {**broker_env, "focus": focus_topic}
+    monkeypatch.setenv("FOCUS_TOPIC", focus_topic)
+    collector = Collector(mosquitto.ports["plain"], [focus_topic])
+    try:
+        at = page("Publish")
+        at.selectbox(key="send_event").set_value("focus")
+        run(at)
+        assert at.selectbox(key="send_dep").disabled  # the open store has no departments
+        at.selectbox(key="layout").set_value("fashion")
+        run(at)
+        assert list(at.selectbox(key="send_dep").options) == list(FASHION)
+        at.selectbox(key="send_dep").set_value("Boys")
+        at.text_input(key="send_ts").set_value("192322800")
+        at.button(key="send").click()
+        run(at)
+        assert errors(at) == [], errors(at)
+        topic, payload = collector.wait_for(1)[0]
+        assert topic == focus_topic
+        assert assert_contract(topic, payload, topics=broker_env_with_focus) == {
+            "id": "997",
+            "ts": 192322800,
+            "dep": "Boys",
+        }
+    finally:
+        collector.close()

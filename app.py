@@ -172,7 +172,10 @@ if layout_choice == UPLOAD_LAYOUT:
 # Only the open rectangle is sized by hand: any other layout's map fixes its size and doors.
 is_open = layout_choice == OPEN
 if not is_open:
-    side.caption("Width, height and door apply to the `open` layout only: this layout's map sets them.")
+    side.caption(
+        "Width, height and door apply to the `open` layout only: this layout's map sets the "
+        "store's size and its doors."
+    )
 width = side.number_input(
     "Width (cells, x)",
     *input_bounds("width"),
@@ -400,13 +403,16 @@ overview, journeys, events, publish = st.tabs(
 if overview.open is not False:
     with overview:
         st.plotly_chart(store_figure(shown, upload, "occupancy"), key="fig_occupancy", theme=None)
-        left, right = st.columns(2)
+        # A wide store gets the page's full width per heatmap, so its aisles and names stay legible.
+        left, right = st.columns(2) if config.width <= plots.WIDE_STORE else (st.container(), st.container())
         left.plotly_chart(store_figure(shown, upload, "visits"), key="fig_visits", theme=None)
         right.plotly_chart(store_figure(shown, upload, "dwell"), key="fig_dwell", theme=None)
         st.caption(
             "The store as the sensors see it: x to the right, y upwards, the door framed in red at "
-            "the size of a cell. A move payload's x and y are the numbers under the square it lights "
-            "up. *Cell entries* count steps onto a cell; *store visits* count trips through the door."
+            "the size of a cell (a separate entrance in green, an exit in red with a cross); shelves "
+            "and walls grey, departments and checkout lanes outlined and named. A move payload's x "
+            "and y are the numbers under the square it lights up. *Cell entries* count steps onto a "
+            "cell; *store visits* count trips through the door."
         )
         st.plotly_chart(store_figure(shown, upload, "arrivals"), key="fig_arrivals", theme=None)
         if config.floorplan.departments:

@@ -60,6 +60,8 @@ WALL_COLOUR = "#6b6b6b"
 ZONE_COLOUR = "#262730"
 # Above this many cells per side, per-cell tick labels would overlap: let plotly choose ticks.
 MAX_LABELLED_CELLS = 40
+# Above this many cells across, a store is drawn at a page's full width rather than half of it.
+WIDE_STORE = 24
 
 
 @dataclass(frozen=True)
@@ -220,10 +222,15 @@ def _draw_floor(fig: go.Figure, plan: FloorPlan) -> None:
         labels = np.asarray(plan.zones, dtype=object)
         for name in sorted({str(v) for v in labels.ravel() if isinstance(v, str) and v}):
             ys_, xs_ = np.nonzero(labels == name)
+            # A tall narrow zone (an aisle) reads its name upright, so neighbours' names never
+            # overlap; a name that fits across its zone stays horizontal.
+            across, along = int(np.ptp(xs_)) + 1, int(np.ptp(ys_)) + 1
+            upright = along >= 2 * across and len(name) > 2 * across
             fig.add_annotation(
                 x=float(xs_.mean()),
                 y=float(ys_.mean()),
                 text=name,
+                textangle=-90 if upright else 0,
                 showarrow=False,
                 font={"size": 11, "color": ZONE_COLOUR},
                 bgcolor="rgba(255,255,255,0.85)",
@@ -358,6 +365,10 @@ def store_heatmap(
     _store_axes(fig, width, height)
     _store_layout(fig, title)
     fig.update_layout(margin={"b": 90})
+    if width > WIDE_STORE:
+        # Drawn at a page's full width (the app stacks wide stores): tall enough for square
+        # cells of about 26 pixels, so aisles and department names stay legible.
+        fig.update_layout(height=170 + 26 * height)
     return fig
 
 

@@ -9,20 +9,25 @@ file, or the built-in list) and turns the arrays into events frames.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterator, Sequence
 from numbers import Integral
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
+from customersim.arrow import strings
 from customersim.config import SimConfig
-from customersim.customers import load_customers
+from customersim.customers import load_customer_ids
 from customersim.engine import iter_event_blocks, make_plan, simulate_columns
 from customersim.errors import CustomerListError, excerpt
 from customersim.frame import build_frame
 
-Customers = pd.DataFrame | Sequence[str] | None
+if TYPE_CHECKING:
+    import pandas as pd
+
+Customers: TypeAlias = "pd.DataFrame | Sequence[str] | None"
 
 
 def customer_ids(config: SimConfig, customers: Customers = None) -> pa.Array:
@@ -40,27 +45,34 @@ def customer_ids(config: SimConfig, customers: Customers = None) -> pa.Array:
     """
     if not isinstance(config, SimConfig):
         raise TypeError(f"config must be a SimConfig, not {type(config).__name__}")
+    # pandas is looked up, not imported: when it is not loaded, ``customers`` is no frame of it
+    # (and ``generate`` starts without it).
+    pd = sys.modules.get("pandas")
     if customers is None:
-        ids = load_customers(config.customers_file)["customer_id"].tolist()  # checked as it is read
-    elif isinstance(customers, pd.DataFrame):
+        ids = load_customer_ids(config.customers_file)  # checked as it is read
+    elif pd is not None and isinstance(customers, pd.DataFrame):
         if "customer_id" not in customers.columns:
             raise CustomerListError("customers: the frame has no customer_id column")
         ids = _checked_ids(customers["customer_id"].tolist())
-    elif isinstance(customers, (Sequence, pd.Series, np.ndarray)) and not isinstance(customers, (str, bytes)):
+    elif isinstance(customers, (Sequence, np.ndarray, *_series(pd))) and not isinstance(
+        customers, (str, bytes)
+    ):
         ids = _checked_ids(list(customers))
     else:
         raise TypeError(
             f"customers must be a customer-list frame or a sequence of ids, not {type(customers).__name__}"
         )
-    return pa.array(ids, type=pa.large_string())
+    return strings(ids, large=True)
 
 
 def _checked_ids(ids: list) -> list[str]:
     """The ids as text; refuses missing, blank and duplicate ones, naming the first."""
     seen: dict[str, int] = {}
     texts = []
+    pd = sys.modules.get("pandas")
+    missing = (None, pd.NA) if pd is not None else (None,)
     for position, value in enumerate(ids):
-        if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        if any(value is m for m in missing) or (isinstance(value, float) and math.isnan(value)):
             raise CustomerListError(
                 f"customers[{position}]: missing id ({value!r}); every customer needs one"
             )
@@ -75,6 +87,10 @@ def _checked_ids(ids: list) -> list[str]:
         seen[text] = position
         texts.append(text)
     return texts
+
+
+def _series(pd: object) -> tuple[type, ...]:
+    return (pd.Series,) if pd is not None else ()
 
 
 def _check_workers(workers: object) -> None:

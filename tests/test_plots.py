@@ -143,6 +143,33 @@ def test_floor_plan_from_a_store_layout() -> None:
     assert plan.doors == ((0, 0), (19, 14)) and plan.walkable.shape == (15, 20)
 
 
+def test_floor_plan_of_a_shipped_layout_draws_its_map() -> None:
+    config = SimConfig(layout="supermarket")
+    shipped = config.floorplan
+    plan = plots.floor_plan(config)
+    assert (plan.width, plan.height) == (shipped.width, shipped.height)
+    assert plan.entrances and plan.exits and not set(plan.entrances) & set(plan.exits)
+    fig = plots.store_heatmap(np.ones((shipped.height, shipped.width)), config, title="t", value_label="v")
+    names = [t.name for t in fig.data]
+    assert names == ["v", "shelf / wall", "department", "entrance halo", "entrance", "exit halo", "exit"]
+    shelf = np.asarray(fig.data[1].z, dtype=float)
+    assert (np.isnan(shelf) == np.asarray(shipped.walkable)).all()
+    (ex, ey) = plan.entrances[0]
+    entrance = [(x, y) for x, y in zip(fig.data[4].x, fig.data[4].y, strict=True) if x is not None]
+    assert {(x, y) for x, y in entrance} == {(ex + dx, ey + dy) for dx in (-0.5, 0.5) for dy in (-0.5, 0.5)}
+    labels = {a.text for a in fig.layout.annotations}
+    assert set(shipped.departments) | {"checkout"} == labels
+    fashion = plots.floor_plan(SimConfig(layout="fashion"))
+    assert {str(v) for v in fashion.zones.ravel()} - {""} == {
+        "Women",
+        "Men",
+        "Boys",
+        "Girls",
+        "Sports",
+        "checkout",
+    }
+
+
 def test_expected_arrivals_follow_littles_law_and_the_profile() -> None:
     profile = [1.0] * 12 + [3.0] * 12
     config = SimConfig(

@@ -239,6 +239,19 @@ def _draw_floor(fig: go.Figure, plan: FloorPlan) -> None:
     _draw_doors(fig, plan)
 
 
+def _framed(fig: go.Figure, xs: list, ys: list, name: str, colour: str) -> None:
+    """A coloured frame over a white halo: it stands out on dark and on red cells alike."""
+    for trace_name, line, legend in (
+        (f"{name} halo", {"color": "white", "width": 6}, False),
+        (name, {"color": colour, "width": 3}, True),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=xs, y=ys, mode="lines", name=trace_name, line=line, hoverinfo="skip", showlegend=legend
+            )
+        )
+
+
 def _draw_doors(fig: go.Figure, plan: FloorPlan) -> None:
     """Doors framed at cell size: two-way doors and exits red, entrances green; exits crossed."""
     for name, cells, colour in (
@@ -252,54 +265,10 @@ def _draw_doors(fig: go.Figure, plan: FloorPlan) -> None:
             for x, y in cells:  # a cross tells an exit from an entrance without colour
                 xs += [x - 0.5, x + 0.5, None, x - 0.5, x + 0.5, None]
                 ys += [y - 0.5, y + 0.5, None, y + 0.5, y - 0.5, None]
-        fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=ys,
-                mode="lines",
-                name=f"{name} halo",
-                line={"color": "white", "width": 6},
-                hoverinfo="skip",
-                showlegend=False,
-            )
-        )
-        fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=ys,
-                mode="lines",
-                name=name,
-                line={"color": colour, "width": 3},
-                hoverinfo="skip",
-                showlegend=True,
-            )
-        )
-    if not plan.doors:
-        return
-    xs, ys = _cell_outline(plan.doors)
-    # A white halo under the red frame: the door stands out on dark and on red cells alike.
-    fig.add_trace(
-        go.Scatter(
-            x=xs,
-            y=ys,
-            mode="lines",
-            name="door halo",
-            line={"color": "white", "width": 6},
-            hoverinfo="skip",
-            showlegend=False,
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=xs,
-            y=ys,
-            mode="lines",
-            name="door",
-            line={"color": DOOR_COLOUR, "width": 3},
-            hoverinfo="skip",
-            showlegend=True,
-        )
-    )
+        _framed(fig, xs, ys, name, colour)
+    if plan.doors:
+        xs, ys = _cell_outline(plan.doors)
+        _framed(fig, xs, ys, "door", DOOR_COLOUR)
 
 
 def _store_layout(fig: go.Figure, title: str) -> None:

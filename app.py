@@ -35,6 +35,7 @@ from customersim.app.support import (
     SHOP_DAY_PROFILE,
     SPEEDS,
     SUPERMARKET_WEEK_PROFILE,
+    UPLOAD_LAYOUT,
     KeyFigures,
     check_app_size,
     config_from_key,
@@ -50,6 +51,8 @@ from customersim.app.support import (
     input_bounds,
     journey_choices,
     key_figures,
+    layout_choices,
+    layout_from_upload,
     mqtt_help_text,
     profile_from_table,
     profile_svg,
@@ -61,7 +64,8 @@ from customersim.app.support import (
 from customersim.config import FLAT_PROFILE, SETTINGS, ConfigError, SimConfig, format_start
 from customersim.customers import CustomerListError
 from customersim.engine import CapacityError
-from customersim.metrics import visit_path
+from customersim.floorplan import OPEN
+from customersim.metrics import department_stats, department_transitions, visit_path
 from customersim.mqtt import MqttError, MqttSettings, send_event
 from customersim.mqtt.settings import MQTT_SETTINGS
 from customersim.simulation import simulate, simulate_chunks
@@ -86,6 +90,8 @@ STORE_FIGURES = {
     "visits": plots.visits_heatmap,
     "dwell": plots.dwell_heatmap,
     "arrivals": plots.arrivals_figure,
+    "departments": lambda frame, config: plots.department_figure(department_stats(frame, config.end)),
+    "transitions": lambda frame, _config: plots.transitions_figure(department_transitions(frame)),
 }
 
 
@@ -155,11 +161,37 @@ for note in notes:
 
 side = st.sidebar
 side.header("Store")
+choices = layout_choices(env_config.layout)
+layout_choice = side.selectbox(
+    "Layout", choices, index=choices.index(env_config.layout), key="layout", help=help_text("layout")
+)
+layout_file = None
+if layout_choice == UPLOAD_LAYOUT:
+    layout_file = side.file_uploader(
+        "Layout file (TOML: a text map and a legend, see the README)", type=["toml"], key="layout_file"
+    )
+# Only the open rectangle is sized by hand: any other layout's map fixes its size and doors.
+is_open = layout_choice == OPEN
+if not is_open:
+    side.caption(
+        "Width, height and door apply to the `open` layout only: this layout's map sets the "
+        "store's size and its doors."
+    )
 width = side.number_input(
-    "Width (cells, x)", *input_bounds("width"), env_config.width, key="width", help=help_text("width")
+    "Width (cells, x)",
+    *input_bounds("width"),
+    env_config.width if env_config.layout == OPEN else SETTINGS["width"].default,
+    key="width",
+    help=help_text("width"),
+    disabled=not is_open,
 )
 height = side.number_input(
-    "Height (cells, y)", *input_bounds("height"), env_config.height, key="height", help=help_text("height")
+    "Height (cells, y)",
+    *input_bounds("height"),
+    env_config.height if env_config.layout == OPEN else SETTINGS["height"].default,
+    key="height",
+    help=help_text("height"),
+    disabled=not is_open,
 )
 door_x, door_y = side.columns(2)
 # The door lies inside the store: its bounds follow the width and height.
@@ -171,6 +203,7 @@ door = (
         min(env_config.door[0], width - 1),
         key="door_x",
         help=help_text("door"),
+        disabled=not is_open,
     ),
     door_y.number_input(
         "Door y",
@@ -179,6 +212,7 @@ door = (
         min(env_config.door[1], height - 1),
         key="door_y",
         help=help_text("door"),
+        disabled=not is_open,
     ),
 )
 neighbourhoods = tuple(sorted(SETTINGS["neighbourhood"].choices, reverse=True))  # 8, the default, first
@@ -280,10 +314,17 @@ st.markdown(
 notice = st.container()
 stale = False
 try:
+    if layout_choice != UPLOAD_LAYOUT:
+        layout = layout_choice
+    elif layout_file is None:
+        raise ConfigError("layout: choose a layout file (TOML) to upload, or pick a shipped layout")
+    else:
+        layout = layout_from_upload(layout_file.getvalue(), layout_file.name)
     config = SimConfig(
-        width=width,
-        height=height,
-        door=door,
+        layout=layout,
+        width=width if is_open else None,
+        height=height if is_open else None,
+        door=door if is_open else SETTINGS["door"].default,
         neighbourhood=neighbourhood,
         customers_average_in_store=average,
         mean_visit_minutes=visit_minutes,
@@ -328,7 +369,8 @@ else:
 shown = config_key(config)  # the settings of what the page shows (the last good ones if stale)
 figures = headline(shown, upload)
 st.caption(
-    f"{'Stale · ' if stale else ''}{config.width} x {config.height} cells, door at {config.door}, "
+    f"{'Stale · ' if stale else ''}{config.width} x {config.height} cells, "
+    f"{'door at ' + str(config.door) if config.layout == OPEN else 'layout ' + config.floorplan.name}, "
     f"{config.hours:g} h from {format_start(config.start)}, seed {config.seed}; "
     f"{'uploaded list ' + upload[1] if upload else 'customer list: ' + (config.customers_file or 'built-in')}"
     f" · simulated in {sim_seconds:.2f} s"
@@ -363,15 +405,28 @@ overview, journeys, events, publish = st.tabs(
 if overview.open is not False:
     with overview:
         st.plotly_chart(store_figure(shown, upload, "occupancy"), key="fig_occupancy", theme=None)
-        left, right = st.columns(2)
+        # A wide store gets the page's full width per heatmap, so its aisles and names stay legible.
+        left, right = st.columns(2) if config.width <= plots.WIDE_STORE else (st.container(), st.container())
         left.plotly_chart(store_figure(shown, upload, "visits"), key="fig_visits", theme=None)
         right.plotly_chart(store_figure(shown, upload, "dwell"), key="fig_dwell", theme=None)
         st.caption(
             "The store as the sensors see it: x to the right, y upwards, the door framed in red at "
-            "the size of a cell. A move payload's x and y are the numbers under the square it lights "
-            "up. *Cell entries* count steps onto a cell; *store visits* count trips through the door."
+            "the size of a cell (a separate entrance in green, an exit in red with a cross); shelves "
+            "and walls grey, departments and checkout lanes outlined and named. A move payload's x "
+            "and y are the numbers under the square it lights up. *Cell entries* count steps onto a "
+            "cell; *store visits* count trips through the door."
         )
         st.plotly_chart(store_figure(shown, upload, "arrivals"), key="fig_arrivals", theme=None)
+        if config.floorplan.departments:
+            st.subheader("Departments")
+            st.plotly_chart(store_figure(shown, upload, "departments"), key="fig_departments", theme=None)
+            st.plotly_chart(store_figure(shown, upload, "transitions"), key="fig_transitions", theme=None)
+            st.caption(
+                "*Visits* count shoppers who stepped into a department, *dwell* the time they spent "
+                "there, *focus* the stays long enough to send a focus event "
+                f"({config.focus_seconds:g} s). The matrix counts a visit's moves from one "
+                "department's stay to the next one's."
+            )
 
 if journeys.open is not False:
     with journeys:
@@ -487,7 +542,7 @@ if publish.open is not False:
             + " This browser session adds its own tag: two tabs never share a client id (the broker "
             "would drop one for the other, over and over).",
         )
-        t1, t2, t3, q = st.columns([2, 2, 2, 1])
+        t1, t2, t3, t4, q = st.columns([2, 2, 2, 2, 1])
         topics = (
             t1.text_input(
                 "Enter topic", env_mqtt.topics.enter, key="topic_enter", help=mqtt_help_text("topics.enter")
@@ -497,6 +552,9 @@ if publish.open is not False:
             ),
             t3.text_input(
                 "Exit topic", env_mqtt.topics.exit, key="topic_exit", help=mqtt_help_text("topics.exit")
+            ),
+            t4.text_input(
+                "Focus topic", env_mqtt.topics.focus, key="topic_focus", help=mqtt_help_text("topics.focus")
             ),
         )
         qos_choices = MQTT_SETTINGS["qos"].choices
@@ -657,7 +715,7 @@ if publish.open is not False:
         with st.container(border=True):
             st.markdown("**Send one event** (what `customersim send` does)")
             e1, e2, e3, e4, e5 = st.columns([1, 1, 2, 1, 1])
-            kind = e1.selectbox("Event", ("enter", "move", "exit"), key="send_event")
+            kind = e1.selectbox("Event", ("enter", "move", "exit", "focus"), key="send_event")
             customer = e2.text_input("Customer id", "997", key="send_customer")
             ts_text = e3.text_input("ts (epoch s, empty = now)", "", key="send_ts")
             # A move lights up a cell of the store; enter and exit carry no cell at all.
@@ -677,6 +735,14 @@ if publish.open is not False:
                 key="send_y",
                 disabled=kind != "move",
             )
+            departments = config.floorplan.departments
+            dep = st.selectbox(
+                "Department (focus)",
+                departments,
+                key="send_dep",
+                disabled=kind != "focus" or not departments,
+                help="A focus event names a department of the layout; the open layout has none.",
+            )
             if st.button("Send", key="send", disabled=settings is None):
                 try:
                     ts = int(ts_text) if ts_text.strip() else None
@@ -692,6 +758,7 @@ if publish.open is not False:
                             customer,
                             ts,
                             *((x, y) if kind == "move" else (None, None)),
+                            dep=dep if kind == "focus" else None,
                             timeout=5.0,
                         )
                         st.success(f"sent on {settings.topics.for_event(kind)}: `{payload.decode()}`")

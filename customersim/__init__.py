@@ -19,7 +19,6 @@ line's ``--help``) stays light: numpy and pandas are imported only by code that 
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
 from customersim.errors import CapacityError, ConfigError, CustomerListError, MqttError
@@ -28,11 +27,6 @@ if TYPE_CHECKING:
     from customersim.config import SimConfig
     from customersim.simulation import simulate, simulate_chunks
     from customersim.validate import validate_events
-
-try:
-    __version__ = version("customersim")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0+unknown"
 
 # Public name -> the module that defines it.
 _LAZY = {
@@ -58,7 +52,21 @@ __all__ = [
 ]
 
 
+def _version() -> str:
+    # Read on first use: importlib.metadata costs a tenth of a second that every command's
+    # start-up would pay.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("customersim")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        value = globals()["__version__"] = _version()
+        return value
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value

@@ -1,7 +1,7 @@
 """Simulation settings: the table of them, and one frozen :class:`SimConfig` every front end builds.
 
-A store is a ``width`` x ``height`` grid of location sensors with a door. Shoppers arrive as a
-Poisson process whose rate follows Little's law, so that on average
+A store is a ``width`` x ``height`` grid of location sensors with a door. Shoppers arrive at
+random moments at a rate that follows Little's law, so that on average
 ``customers_average_in_store`` of them are inside; each visit lasts a random time (mean
 ``mean_visit_minutes``), during which the shopper dwells at a cell (``dwell_mean_seconds``,
 varying by ``dwell_spread`` from cell to cell and by ``pace_spread`` from shopper to shopper)

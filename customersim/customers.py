@@ -18,12 +18,14 @@ import functools
 import os
 import stat
 from pathlib import Path
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from customersim.config import SETTINGS
 from customersim.errors import CustomerListError, excerpt
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 CUSTOMER_COLUMNS: tuple[str, ...] = (
     "customer_id",
@@ -63,6 +65,34 @@ def load_customers(path: str | os.PathLike[str] | None) -> pd.DataFrame:
     return _load_file(str(path), *_file_stamp(str(path))).copy()
 
 
+def load_customer_ids(path: str | os.PathLike[str] | None) -> list[str]:
+    """The ids of a customer list, in file order, checked as :func:`load_customers` checks them.
+
+    What the simulation needs, without building a frame: writing a dataset (``generate``)
+    never imports pandas. ``None`` gives the ids of the built-in list, ``"1"`` to ``"1000"``.
+
+    Raises:
+        CustomerListError: as :func:`load_customers`.
+    """
+    if path is None:
+        return [str(number) for number in range(1, BUILT_IN_SIZE + 1)]
+    return list(_load_ids(str(path), *_file_stamp(str(path))))
+
+
+def load_customer_columns(path: str | os.PathLike[str] | None) -> dict[str, np.ndarray]:
+    """Every column of a customer list as an array of text, checked as :func:`load_customers`.
+
+    What segments need to place each customer, without pandas. ``None`` gives the built-in
+    list's columns.
+
+    Raises:
+        CustomerListError: as :func:`load_customers`.
+    """
+    if path is None:
+        return dict(_synthetic_columns(BUILT_IN_SIZE, BUILT_IN_SEED))
+    return dict(_load_columns(str(path), *_file_stamp(str(path))))
+
+
 def _file_stamp(path: str) -> tuple[int, int]:
     variable = SETTINGS.env("customers_file")
     try:
@@ -84,12 +114,31 @@ def _file_stamp(path: str) -> tuple[int, int]:
 @functools.lru_cache(maxsize=8)
 def _load_file(path: str, _mtime_ns: int, _size: int) -> pd.DataFrame:
     # Cached by path and file stamp: the app and repeated simulations read a list once.
+    return _frame(*_checked_rows(_decode(_read(path), path), path))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_ids(path: str, _mtime_ns: int, _size: int) -> tuple[str, ...]:
+    header, body = _checked_rows(_decode(_read(path), path), path)
+    column = header.index("customer_id")
+    return tuple(row[column].strip() for row in body)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_columns(path: str, _mtime_ns: int, _size: int) -> dict[str, np.ndarray]:
+    import numpy as np
+
+    header, body = _checked_rows(_decode(_read(path), path), path)
+    columns = list(zip(*body, strict=True))
+    return {name: np.array([v.strip() for v in values]) for name, values in zip(header, columns, strict=True)}
+
+
+def _read(path: str) -> bytes:
     try:
         with open(path, "rb") as handle:
-            data = handle.read()
+            return handle.read()
     except OSError as error:
         raise CustomerListError(f"{path}: cannot read the customer list: {error.strerror}") from None
-    return parse_customer_bytes(data, path)
 
 
 def parse_customer_bytes(data: bytes, source: str = "<customers>") -> pd.DataFrame:
@@ -126,6 +175,11 @@ def parse_customers(text: str, source: str = "<customers>") -> pd.DataFrame:
 
     ``source`` is the name errors use for the file (an upload's name in the app).
     """
+    return _frame(*_checked_rows(text, source))
+
+
+def _checked_rows(text: str, source: str) -> tuple[list[str], list[list[str]]]:
+    """The header (names stripped) and the rows of customer-list CSV text, every row checked."""
     reader = csv.reader(text.splitlines())
     try:
         rows = list(reader)
@@ -162,6 +216,12 @@ def parse_customers(text: str, source: str = "<customers>") -> pd.DataFrame:
                 f"(first on line {seen[customer_id]})"
             )
         seen[customer_id] = line
+    return header, body
+
+
+def _frame(header: list[str], body: list[list[str]]) -> pd.DataFrame:
+    import pandas as pd
+
     columns = list(zip(*body, strict=True))
     frame = pd.DataFrame(
         {name: pd.array(values, dtype="str") for name, values in zip(header, columns, strict=True)}
@@ -238,6 +298,15 @@ _AGE_RANGES = ("18-25", "26-35", "36-45", "46-55", "56-70", "70+")
 
 @functools.lru_cache(maxsize=4)
 def _synthetic(size: int, seed: int) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(dict(_synthetic_columns(size, seed))).astype("str")
+
+
+@functools.lru_cache(maxsize=4)
+def _synthetic_columns(size: int, seed: int) -> dict[str, np.ndarray]:
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     ids = np.arange(1, size + 1)
     married = rng.random(size) < 0.55
@@ -248,34 +317,34 @@ def _synthetic(size: int, seed: int) -> pd.DataFrame:
     mean_price = rng.uniform(40, 200, size)
     mean_discount = rng.uniform(0, 25, size)
     visits = rng.integers(5, 200, size)
-    frame = pd.DataFrame(
-        {
-            "customer_id": ids.astype(str),
-            "name": [
+    columns = {
+        "customer_id": ids.astype(str),
+        "name": np.array(
+            [
                 f"{_FIRST_NAMES[a]} {_LAST_NAMES[b]}"
                 for a, b in zip(
                     rng.integers(0, len(_FIRST_NAMES), size),
                     rng.integers(0, len(_LAST_NAMES), size),
                     strict=False,
                 )
-            ],
-            "age_range": np.array(_AGE_RANGES)[rng.integers(0, len(_AGE_RANGES), size)],
-            "marital_status": np.where(married, "Married", "Single"),
-            "family_size": family.astype(str),
-            "no_of_children": children.astype(str),
-            "income_bracket": rng.integers(1, 13, size).astype(str),
-            "gender": np.where(rng.random(size) < 0.5, "F", "M"),
-            "mean_discount_used_by_cust": np.round(-mean_discount, 2).astype(str),
-            "unique_items_bought_by_cust": items.astype(str),
-            "mean_selling_price_paid_by_cust": np.round(mean_price, 2).astype(str),
-            "mean_quantity_bought_by_cust": np.round(quantity / visits, 2).astype(str),
-            "total_discount_used_by_cust": np.round(-mean_discount * visits, 2).astype(str),
-            "total_coupons_used_by_cust": rng.integers(0, 40, size).astype(str),
-            "total_price_paid_by_cust": np.round(mean_price * quantity, 2).astype(str),
-            "total_quantity_bought_by_cust": np.round(quantity).astype(int).astype(str),
-        }
-    )
-    return frame.astype("str")
+            ]
+        ),
+        "age_range": np.array(_AGE_RANGES)[rng.integers(0, len(_AGE_RANGES), size)],
+        "marital_status": np.where(married, "Married", "Single"),
+        "family_size": family.astype(str),
+        "no_of_children": children.astype(str),
+        "income_bracket": rng.integers(1, 13, size).astype(str),
+        "gender": np.where(rng.random(size) < 0.5, "F", "M"),
+        "mean_discount_used_by_cust": np.round(-mean_discount, 2).astype(str),
+        "unique_items_bought_by_cust": items.astype(str),
+        "mean_selling_price_paid_by_cust": np.round(mean_price, 2).astype(str),
+        "mean_quantity_bought_by_cust": np.round(quantity / visits, 2).astype(str),
+        "total_discount_used_by_cust": np.round(-mean_discount * visits, 2).astype(str),
+        "total_coupons_used_by_cust": rng.integers(0, 40, size).astype(str),
+        "total_price_paid_by_cust": np.round(mean_price * quantity, 2).astype(str),
+        "total_quantity_bought_by_cust": np.round(quantity).astype(int).astype(str),
+    }
+    return {name: np.asarray(values).astype(str) for name, values in columns.items()}
 
 
 def synthetic_customers(size: int = BUILT_IN_SIZE, seed: int = BUILT_IN_SEED) -> pd.DataFrame:

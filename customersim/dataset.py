@@ -71,8 +71,8 @@ def write_dataset(
         OSError: the file cannot be written (no partial file is left).
     """
     from customersim.files import EventsWriter, file_format, table_from_columns
-    from customersim.metrics import OccupancyTally
     from customersim.simulation import simulate_blocks
+    from customersim.tally import OccupancyTally
 
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers = {workers!r} is not allowed: expected a whole number >= 1")

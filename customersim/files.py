@@ -22,17 +22,20 @@ import tempfile
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
+from customersim.arrow import numbers, strings
 from customersim.contract import EventValueError, check_events
 from customersim.errors import excerpt
 from customersim.frame import COLUMNS, EVENT_TYPES, FrameValueError, event_codes, normalize_frame
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 PARQUET_ROW_GROUP = 1 << 20
@@ -51,11 +54,13 @@ def file_format(path: str | os.PathLike[str]) -> str:
     return FORMATS[suffix]
 
 
-EVENT_NAMES = pa.array(list(EVENT_TYPES), pa.string())
+EVENT_NAMES = strings(EVENT_TYPES)
 
 
 def table_from_frame(frame: pd.DataFrame) -> pa.Table:
     """An events frame as an Arrow table in the file layout (no pandas metadata)."""
+    import pandas as pd
+
     columns = {}
     for name in COLUMNS:
         if name not in frame.columns:
@@ -82,7 +87,7 @@ def table_from_frame(frame: pd.DataFrame) -> pa.Table:
 def _dep_array(codes: np.ndarray, departments: tuple[str, ...]) -> pa.DictionaryArray:
     codes = np.asarray(codes, dtype=np.int8)
     return pa.DictionaryArray.from_arrays(
-        pa.array(codes, pa.int8(), mask=codes < 0), pa.array([str(d) for d in departments], pa.string())
+        numbers(codes, pa.int8(), null=codes < 0), strings(str(d) for d in departments)
     )
 
 
@@ -97,14 +102,14 @@ def table_from_columns(
     """
     return pa.table(
         {
-            "ts": columns["ts"],
-            "event": pa.DictionaryArray.from_arrays(pa.array(columns["event"], pa.int8()), EVENT_NAMES),
+            "ts": numbers(columns["ts"]),
+            "event": pa.DictionaryArray.from_arrays(numbers(columns["event"], pa.int8()), EVENT_NAMES),
             "customer_id": pa.DictionaryArray.from_arrays(
-                pa.array(columns["customer"], pa.int32()), customer_ids
+                numbers(columns["customer"], pa.int32()), customer_ids
             ),
-            "x": columns["x"],
-            "y": columns["y"],
-            "visit": columns["visit"],
+            "x": numbers(columns["x"]),
+            "y": numbers(columns["y"]),
+            "visit": numbers(columns["visit"]),
             "dep": _dep_array(columns["dep"], departments),
         }
     )
@@ -317,6 +322,8 @@ def _empty() -> pd.DataFrame:
 
 def write_events(frames: pd.DataFrame | Iterable[pd.DataFrame], path: str | os.PathLike[str]) -> int:
     """Write a frame or a stream of frames to ``path`` (.csv or .parquet); returns the rows."""
+    import pandas as pd
+
     if isinstance(frames, pd.DataFrame):
         frames = [frames]
     with EventsWriter(path) as writer:

@@ -23,17 +23,39 @@ Frames read back from a CSV or Parquet file are brought to these dtypes by
 
 from __future__ import annotations
 
+import functools
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from customersim.events import EVENT_TYPES
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 ENTER, MOVE, EXIT, FOCUS = 0, 1, 2, 3
-EVENT_DTYPE = pd.CategoricalDtype(list(EVENT_TYPES), ordered=False)
-STRING_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
 REQUIRED_COLUMNS: tuple[str, ...] = ("ts", "event", "customer_id", "x", "y")
 COLUMNS: tuple[str, ...] = (*REQUIRED_COLUMNS, "visit", "dep")
+
+
+@functools.cache
+def _dtypes() -> dict[str, Any]:
+    import pandas as pd
+
+    return {
+        "EVENT_DTYPE": pd.CategoricalDtype(list(EVENT_TYPES), ordered=False),
+        "STRING_DTYPE": pd.StringDtype("pyarrow", na_value=np.nan),
+    }
+
+
+def __getattr__(name: str) -> Any:
+    # EVENT_DTYPE and STRING_DTYPE are pandas dtypes, made on first use: the engine and the file
+    # writers name the event codes above and never build a frame, so ``generate`` starts
+    # without importing pandas.
+    if name in ("EVENT_DTYPE", "STRING_DTYPE"):
+        return _dtypes()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def build_frame(
@@ -52,14 +74,16 @@ def build_frame(
     ``customer_index`` indexes ``customer_ids`` (an Arrow string array of the list's ids);
     ``dep`` holds indices into ``departments`` (-1: no department; all missing when omitted).
     """
+    import pandas as pd
+
     if dep is None:
         dep = np.full(len(ts), -1, np.int8)
     ids = customer_ids.take(pa.array(customer_index, type=pa.int32()))  # large_string: what pandas stores
     return pd.DataFrame(
         {
             "ts": pd.Series(ts, dtype="int64", copy=False),
-            "event": pd.Categorical.from_codes(event_code, dtype=EVENT_DTYPE),
-            "customer_id": pd.Series(ids, dtype=STRING_DTYPE, copy=False),
+            "event": pd.Categorical.from_codes(event_code, dtype=_dtypes()["EVENT_DTYPE"]),
+            "customer_id": pd.Series(ids, dtype=_dtypes()["STRING_DTYPE"], copy=False),
             "x": pd.Series(x, dtype="int16", copy=False),
             "y": pd.Series(y, dtype="int16", copy=False),
             "visit": pd.Series(visit, dtype="int64", copy=False),
@@ -71,6 +95,8 @@ def build_frame(
 
 def dep_dtype(departments: tuple[str, ...] | list[str] = ()) -> pd.CategoricalDtype:
     """The dtype of the ``dep`` column: a category over the layout's department names."""
+    import pandas as pd
+
     # Categories typed as strings even when there are none, so frames of stores with and without
     # departments concatenate (a chain on Dask) without a clash of category dtypes.
     return pd.CategoricalDtype(pd.Index(list(departments), dtype="str"), ordered=False)
@@ -85,6 +111,8 @@ def event_codes(frame: pd.DataFrame, *, strict: bool = True) -> np.ndarray:
     Raises:
         ValueError: (strict) an event is not enter, move or exit; the message shows some.
     """
+    import pandas as pd
+
     events = frame["event"]
     if isinstance(events.dtype, pd.CategoricalDtype) and list(events.cat.categories) == list(EVENT_TYPES):
         codes = events.cat.codes.to_numpy()
@@ -123,11 +151,13 @@ def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
         FrameValueError: a column cannot be converted exactly; the message names it and the
             first row at fault.
     """
+    import pandas as pd
+
     out = frame.copy()
     conversions = {
         "ts": "int64",
-        "event": EVENT_DTYPE,
-        "customer_id": STRING_DTYPE,
+        "event": _dtypes()["EVENT_DTYPE"],
+        "customer_id": _dtypes()["STRING_DTYPE"],
         "x": "int16",
         "y": "int16",
         "visit": "int64",
@@ -141,7 +171,7 @@ def normalize_frame(frame: pd.DataFrame) -> pd.DataFrame:
             _require_exact(out[column], column, dtype)  # astype would wrap or truncate silently
         try:
             if column == "customer_id":
-                out[column] = out[column].astype(STRING_DTYPE)
+                out[column] = out[column].astype(_dtypes()["STRING_DTYPE"])
             else:
                 out[column] = out[column].astype(dtype)
         except (TypeError, ValueError) as error:
@@ -167,6 +197,8 @@ class FrameValueError(ValueError):
 
 def _require_exact(values: pd.Series, column: str, dtype: str) -> None:
     """Raise unless every value is a whole number that ``dtype`` holds as it is."""
+    import pandas as pd
+
     if pd.api.types.is_integer_dtype(values.dtype) and not values.hasnans:
         if np.can_cast(values.dtype, dtype):
             return
@@ -188,6 +220,8 @@ def _require_exact(values: pd.Series, column: str, dtype: str) -> None:
 
 
 def _first_bad_row(values: pd.Series, dtype) -> int | None:
+    import pandas as pd
+
     numbers = pd.to_numeric(values, errors="coerce")
     bad = numbers.isna() | (numbers % 1 != 0)
     positions = np.flatnonzero(bad.to_numpy())

@@ -24,6 +24,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from customersim.config import SimConfig
+from customersim.floorplan import Floorplan
 from customersim.metrics import (
     arrivals_by_hour,
     dwell_seconds_per_cell,
@@ -53,12 +54,15 @@ TEMPLATE = go.layout.Template(
     }
 )
 DOOR_COLOUR = "#d62728"
+ENTRANCE_COLOUR = "#2ca02c"
 TARGET_COLOUR = "#d62728"
 PATH_COLOUR = ACCENT
 WALL_COLOUR = "#6b6b6b"
 ZONE_COLOUR = "#262730"
 # Above this many cells per side, per-cell tick labels would overlap: let plotly choose ticks.
 MAX_LABELLED_CELLS = 40
+# Above this many cells across, a store is drawn at a page's full width rather than half of it.
+WIDE_STORE = 24
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ class FloorPlan:
         zones: optional ``(height, width)`` array of zone names (departments, ``"checkout"``);
             ``""`` or None outside any zone. Each zone is outlined along its cell edges and
             labelled at its centre.
+        entrances, exits: optional one-way door cells as ``(x, y)``: an entrance is framed in
+            green, an exit in red with a cross, so a store with separate doors reads at a glance.
     """
 
     width: int
@@ -80,6 +86,29 @@ class FloorPlan:
     doors: tuple[tuple[int, int], ...]
     walkable: np.ndarray | None = None
     zones: np.ndarray | None = None
+    entrances: tuple[tuple[int, int], ...] = ()
+    exits: tuple[tuple[int, int], ...] = ()
+
+    @classmethod
+    def from_floorplan(cls, plan: Floorplan) -> FloorPlan:
+        """The drawing of a parsed :class:`customersim.floorplan.Floorplan`: shelves and walls,
+        departments and the checkout as zones, two-way doors, entrances and exits."""
+        from customersim import floorplan as fp
+
+        zones = np.full((plan.height, plan.width), "", dtype=object)
+        names = np.asarray((*plan.departments, ""), dtype=object)
+        zones[:] = names[np.asarray(plan.department)]  # -1 picks the trailing ""
+        zones[np.asarray(plan.kind) == fp.CHECKOUT] = "checkout"
+        has_zones = bool((zones != "").any())
+        return cls(
+            plan.width,
+            plan.height,
+            tuple(plan.cells_of(fp.TWO_WAY_DOOR)),
+            np.asarray(plan.walkable),
+            zones if has_zones else None,
+            tuple(plan.cells_of(fp.ENTRANCE)),
+            tuple(plan.cells_of(fp.EXIT)),
+        )
 
     @classmethod
     def from_layout(cls, layout: object, zones: np.ndarray | None = None) -> FloorPlan:
@@ -95,16 +124,10 @@ class FloorPlan:
 
 
 def floor_plan(config: SimConfig) -> FloorPlan:
-    """The floor plan a config describes.
-
-    A config that carries a built store layout (a ``store_layout`` attribute: walls, shelves,
-    doors, checkout and departments) is drawn from it; otherwise the store is the full
-    ``width`` x ``height`` rectangle with its one door.
-    """
-    layout = getattr(config, "store_layout", None)
-    if layout is not None:
-        return FloorPlan.from_layout(layout)
-    return FloorPlan(config.width, config.height, (tuple(config.door),))
+    """The floor plan a config describes: its layout's map (shelves, walls, doors, checkout and
+    departments), or for the ``open`` layout the full ``width`` x ``height`` rectangle with its
+    one door."""
+    return FloorPlan.from_floorplan(config.floorplan)
 
 
 def _plan(store: SimConfig | FloorPlan) -> FloorPlan:
@@ -200,39 +223,53 @@ def _draw_floor(fig: go.Figure, plan: FloorPlan) -> None:
         labels = np.asarray(plan.zones, dtype=object)
         for name in sorted({str(v) for v in labels.ravel() if isinstance(v, str) and v}):
             ys_, xs_ = np.nonzero(labels == name)
+            # A tall narrow zone (an aisle) reads its name upright, so neighbours' names never
+            # overlap; a name that fits across its zone stays horizontal.
+            across, along = int(np.ptp(xs_)) + 1, int(np.ptp(ys_)) + 1
+            upright = along >= 2 * across and len(name) > 2 * across
             fig.add_annotation(
                 x=float(xs_.mean()),
                 y=float(ys_.mean()),
                 text=name,
+                textangle=-90 if upright else 0,
                 showarrow=False,
                 font={"size": 11, "color": ZONE_COLOUR},
                 bgcolor="rgba(255,255,255,0.85)",
                 borderpad=2,
             )
-    xs, ys = _cell_outline(plan.doors)
-    # A white halo under the red frame: the door stands out on dark and on red cells alike.
-    fig.add_trace(
-        go.Scatter(
-            x=xs,
-            y=ys,
-            mode="lines",
-            name="door halo",
-            line={"color": "white", "width": 6},
-            hoverinfo="skip",
-            showlegend=False,
+    _draw_doors(fig, plan)
+
+
+def _framed(fig: go.Figure, xs: list, ys: list, name: str, colour: str) -> None:
+    """A coloured frame over a white halo: it stands out on dark and on red cells alike."""
+    for trace_name, line, legend in (
+        (f"{name} halo", {"color": "white", "width": 6}, False),
+        (name, {"color": colour, "width": 3}, True),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=xs, y=ys, mode="lines", name=trace_name, line=line, hoverinfo="skip", showlegend=legend
+            )
         )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=xs,
-            y=ys,
-            mode="lines",
-            name="door",
-            line={"color": DOOR_COLOUR, "width": 3},
-            hoverinfo="skip",
-            showlegend=True,
-        )
-    )
+
+
+def _draw_doors(fig: go.Figure, plan: FloorPlan) -> None:
+    """Doors framed at cell size: two-way doors and exits red, entrances green; exits crossed."""
+    for name, cells, colour in (
+        ("entrance", plan.entrances, ENTRANCE_COLOUR),
+        ("exit", plan.exits, DOOR_COLOUR),
+    ):
+        if not cells:
+            continue
+        xs, ys = _cell_outline(cells)
+        if name == "exit":
+            for x, y in cells:  # a cross tells an exit from an entrance without colour
+                xs += [x - 0.5, x + 0.5, None, x - 0.5, x + 0.5, None]
+                ys += [y - 0.5, y + 0.5, None, y + 0.5, y - 0.5, None]
+        _framed(fig, xs, ys, name, colour)
+    if plan.doors:
+        xs, ys = _cell_outline(plan.doors)
+        _framed(fig, xs, ys, "door", DOOR_COLOUR)
 
 
 def _store_layout(fig: go.Figure, title: str) -> None:
@@ -298,6 +335,10 @@ def store_heatmap(
     _store_axes(fig, width, height)
     _store_layout(fig, title)
     fig.update_layout(margin={"b": 90})
+    if width > WIDE_STORE:
+        # Drawn at a page's full width (the app stacks wide stores): tall enough for square
+        # cells of about 26 pixels, so aisles and department names stay legible.
+        fig.update_layout(height=170 + 26 * height)
     return fig
 
 
@@ -638,9 +679,84 @@ def path_counts(path: pd.DataFrame) -> dict[str, int]:
     return {name: int((events == name).sum()) for name in ("enter", "move", "exit")}
 
 
+def department_figure(stats: pd.DataFrame) -> go.Figure:
+    """Visits, dwell and focus events per department, side by side on one shared department axis.
+
+    Args:
+        stats: :func:`customersim.metrics.department_stats` of a frame.
+    """
+    from plotly.subplots import make_subplots
+
+    names = [str(n) for n in stats.index]
+    fig = make_subplots(
+        rows=1,
+        cols=3,
+        shared_yaxes=True,
+        horizontal_spacing=0.04,
+        subplot_titles=("visits that reached it", "dwell (minutes)", "focus events"),
+    )
+    columns = (("visits", 1.0, ",.0f"), ("dwell_seconds", 1 / 60, ",.1f"), ("focus", 1.0, ",.0f"))
+    for col, (column, scale, fmt) in enumerate(columns, start=1):
+        fig.add_trace(
+            go.Bar(
+                x=stats[column].to_numpy(dtype=float) * scale,
+                y=names,
+                orientation="h",
+                name=column,
+                marker_color=ACCENT,
+                hovertemplate=f"%{{y}}: %{{x:{fmt}}}<extra></extra>",
+                showlegend=False,
+            ),
+            row=1,
+            col=col,
+        )
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_layout(
+        template=TEMPLATE,
+        font=FONT,
+        title={"text": "Departments: visits, dwell and focus"},
+        height=max(260, 60 + 24 * len(names)),
+        margin={"l": 10, "r": 10, "t": 80, "b": 10},
+    )
+    return fig
+
+
+def transitions_figure(matrix: pd.DataFrame) -> go.Figure:
+    """The department-to-department transition counts as a heatmap: rows left, columns next.
+
+    Args:
+        matrix: :func:`customersim.metrics.department_transitions` of a frame.
+    """
+    names = [str(n) for n in matrix.index]
+    fig = go.Figure(
+        go.Heatmap(
+            z=matrix.to_numpy(),
+            x=[str(n) for n in matrix.columns],
+            y=names,
+            colorscale="Blues",
+            xgap=1,
+            ygap=1,
+            colorbar={"title": {"text": "moves", "side": "right"}, "thickness": 12},
+            hovertemplate="from %{y} to %{x}: %{z:,.0f}<extra></extra>",
+            name="transitions",
+        )
+    )
+    fig.update_xaxes(title_text="next department", type="category", tickangle=-45)
+    fig.update_yaxes(title_text="department left", type="category", autorange="reversed")
+    fig.update_layout(
+        template=TEMPLATE,
+        font=FONT,
+        title={"text": "From department to department (stays in a row of one visit)"},
+        height=max(320, 140 + 22 * len(names)),
+        margin={"l": 10, "r": 10, "t": 60, "b": 10},
+    )
+    return fig
+
+
 __all__ = [
     "FloorPlan",
     "arrivals_figure",
+    "department_figure",
     "dwell_heatmap",
     "expected_arrivals_by_hour",
     "expected_occupancy",
@@ -651,5 +767,6 @@ __all__ = [
     "path_figure",
     "profile_figure",
     "store_heatmap",
+    "transitions_figure",
     "visits_heatmap",
 ]

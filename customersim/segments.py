@@ -25,6 +25,7 @@ import functools
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -34,7 +35,6 @@ from customersim.errors import ConfigError
 
 if TYPE_CHECKING:  # the settings table imports this module; start-up stays free of numpy
     import numpy as np
-    import pandas as pd
 
 # The name of the shipped table, and the setting's value that turns segments off.
 DEFAULT_SEGMENTS = "default"
@@ -189,29 +189,40 @@ def check_departments(segments: tuple[Segment, ...], departments: tuple[str, ...
                 )
 
 
-def _column(frame: pd.DataFrame, name: str) -> pd.Series | None:
-    return frame[name] if name in frame.columns else None
-
-
-def _matches(segment: Segment, frame: pd.DataFrame) -> np.ndarray:
+def _numbers(values: np.ndarray) -> np.ndarray:
+    """Text as numbers, NaN where it is none (a list has few distinct values: parse those)."""
     import numpy as np
-    import pandas as pd
 
-    match = np.ones(len(frame), dtype=bool)
+    distinct, position = np.unique(values, return_inverse=True)
+    parsed = np.array([_number(text) for text in distinct.tolist()], dtype=np.float64)
+    return parsed[position]
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return float("nan")
+
+
+def _matches(segment: Segment, columns: Mapping[str, np.ndarray], size: int) -> np.ndarray:
+    import numpy as np
+
+    match = np.ones(size, dtype=bool)
     for key, value in segment.conditions.items():
-        column = {"gender": "gender", "age_range": "age_range"}.get(key)
-        if column is not None:
-            values = _column(frame, column)
-            allowed = [str(v).strip() for v in (value if isinstance(value, list) else [value])]
-            if values is None:
-                return np.zeros(len(frame), dtype=bool)
-            match &= values.astype(str).str.strip().isin(allowed).to_numpy()
-            continue
-        column = "no_of_children" if key.startswith("children") else "income_bracket"
-        values = _column(frame, column)
+        if key in ("gender", "age_range"):
+            column, numeric = key, False
+        else:
+            column, numeric = ("no_of_children" if key.startswith("children") else "income_bracket"), True
+        values = columns.get(column)
         if values is None:
-            return np.zeros(len(frame), dtype=bool)
-        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
+            return np.zeros(size, dtype=bool)
+        values = np.char.strip(np.asarray(values, dtype=str))
+        if not numeric:
+            allowed = [str(v).strip() for v in (value if isinstance(value, list) else [value])]
+            match &= np.isin(values, allowed)
+            continue
+        numbers = _numbers(values)
         with np.errstate(invalid="ignore"):
             match &= (numbers >= float(value)) if key.endswith("_min") else (numbers <= float(value))
     return match
@@ -219,7 +230,7 @@ def _matches(segment: Segment, frame: pd.DataFrame) -> np.ndarray:
 
 def customer_traits(
     segments: tuple[Segment, ...],
-    frame: pd.DataFrame | None,
+    columns: Mapping[str, np.ndarray] | None,
     customers: int,
     departments: tuple[str, ...],
     department: np.ndarray,
@@ -229,7 +240,8 @@ def customer_traits(
 
     Args:
         segments: the table's rules.
-        frame: the customer list (None: ids only, so everyone is in the default segment).
+        columns: the customer list's columns as text (None: ids only, so everyone is in the
+            default segment).
         customers: how many customers the list has.
         departments: the layout's department names.
         department: the layout's department index per cell (-1: none).
@@ -237,12 +249,12 @@ def customer_traits(
     """
     import numpy as np
 
-    if not segments or frame is None or len(frame) != customers:
+    if not segments or columns is None or len(columns.get("customer_id", ())) != customers:
         return None
     segment = np.full(customers, -1, dtype=np.int16)
     for index, rule in enumerate(segments):
         free = segment < 0
-        segment[free & _matches(rule, frame)] = index
+        segment[free & _matches(rule, columns, customers)] = index
     if (segment < 0).all():
         return None
     factor = np.array([[s.frequency, s.visit_length, s.pace] for s in segments] + [[1.0, 1.0, 1.0]])

@@ -10,21 +10,26 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterator, Sequence
+import sys
+from collections.abc import Iterator, Mapping, Sequence
 from numbers import Integral
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
+from customersim.arrow import strings
 from customersim.config import SimConfig
-from customersim.customers import load_customers
+from customersim.customers import load_customer_columns, load_customer_ids
 from customersim.engine import Plan, iter_event_blocks, make_plan, simulate_columns
 from customersim.errors import CustomerListError, excerpt
 from customersim.frame import build_frame
 from customersim.segments import NO_SEGMENTS, check_departments, customer_traits, load_segments
 
-Customers = pd.DataFrame | Sequence[str] | None
+if TYPE_CHECKING:
+    import pandas as pd
+
+Customers: TypeAlias = "pd.DataFrame | Sequence[str] | None"
 
 
 def customer_ids(config: SimConfig, customers: Customers = None) -> pa.Array:
@@ -42,27 +47,34 @@ def customer_ids(config: SimConfig, customers: Customers = None) -> pa.Array:
     """
     if not isinstance(config, SimConfig):
         raise TypeError(f"config must be a SimConfig, not {type(config).__name__}")
+    # pandas is looked up, not imported: when it is not loaded, ``customers`` is no frame of it
+    # (and ``generate`` starts without it).
+    pd = sys.modules.get("pandas")
     if customers is None:
-        ids = load_customers(config.customers_file)["customer_id"].tolist()  # checked as it is read
-    elif isinstance(customers, pd.DataFrame):
+        ids = load_customer_ids(config.customers_file)  # checked as it is read
+    elif pd is not None and isinstance(customers, pd.DataFrame):
         if "customer_id" not in customers.columns:
             raise CustomerListError("customers: the frame has no customer_id column")
         ids = _checked_ids(customers["customer_id"].tolist())
-    elif isinstance(customers, (Sequence, pd.Series, np.ndarray)) and not isinstance(customers, (str, bytes)):
+    elif isinstance(customers, (Sequence, np.ndarray, *_series(pd))) and not isinstance(
+        customers, (str, bytes)
+    ):
         ids = _checked_ids(list(customers))
     else:
         raise TypeError(
             f"customers must be a customer-list frame or a sequence of ids, not {type(customers).__name__}"
         )
-    return pa.array(ids, type=pa.large_string())
+    return strings(ids, large=True)
 
 
 def _checked_ids(ids: list) -> list[str]:
     """The ids as text; refuses missing, blank and duplicate ones, naming the first."""
     seen: dict[str, int] = {}
     texts = []
+    pd = sys.modules.get("pandas")
+    missing = (None, pd.NA) if pd is not None else (None,)
     for position, value in enumerate(ids):
-        if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        if any(value is m for m in missing) or (isinstance(value, float) and math.isnan(value)):
             raise CustomerListError(
                 f"customers[{position}]: missing id ({value!r}); every customer needs one"
             )
@@ -77,6 +89,10 @@ def _checked_ids(ids: list) -> list[str]:
         seen[text] = position
         texts.append(text)
     return texts
+
+
+def _series(pd: object) -> tuple[type, ...]:
+    return (pd.Series,) if pd is not None else ()
 
 
 def _check_workers(workers: object) -> None:
@@ -171,8 +187,10 @@ def plan_for(config: SimConfig, customers: Customers, count: int) -> Plan:
 
     A list given as bare ids has no columns to place customers in segments: everyone is alike.
     """
-    if isinstance(customers, pd.DataFrame):
-        return _plan_with(config, customers, count)
+    pd = sys.modules.get("pandas")
+    if pd is not None and isinstance(customers, pd.DataFrame):
+        columns = {name: customers[name].astype(str).to_numpy() for name in customers.columns}
+        return _plan_with(config, columns, count)
     if customers is None:
         return plan_for_count(config, count)
     return make_plan(config, count)
@@ -180,18 +198,20 @@ def plan_for(config: SimConfig, customers: Customers, count: int) -> Plan:
 
 def plan_for_count(config: SimConfig, count: int) -> Plan:
     """The plan of ``count`` customers of the configured list (its segments when it has them)."""
-    frame = load_customers(config.customers_file) if config.segments != NO_SEGMENTS else None
-    return _plan_with(config, frame, count)
+    columns = load_customer_columns(config.customers_file) if config.segments != NO_SEGMENTS else None
+    return _plan_with(config, columns, count)
 
 
-def _plan_with(config: SimConfig, frame: pd.DataFrame | None, count: int) -> Plan:
+def _plan_with(config: SimConfig, columns: Mapping[str, np.ndarray] | None, count: int) -> Plan:
     plan = make_plan(config, count)
     segments = load_segments(config.segments)
-    if not segments or frame is None:
+    if not segments or columns is None:
         return plan
     layout = plan.layout
     check_departments(segments, layout.departments, str(config.segments))
-    traits = customer_traits(segments, frame, count, layout.departments, layout.department, layout.stop_cells)
+    traits = customer_traits(
+        segments, columns, count, layout.departments, layout.department, layout.stop_cells
+    )
     return dataclasses.replace(plan, traits=traits)
 
 

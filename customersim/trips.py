@@ -15,7 +15,9 @@ reached, once per stay, at the cell they are at.
 
 Everything is arrays: the loop runs over stop number (each round handles every visit still
 shopping) and over step number within a walk, never over shoppers or events. Events come out
-visit-major (each visit's events in order), as :func:`customersim.engine.block_events` expects.
+visit-major (each visit's events in order) with a ``rank`` that keeps that order for
+:func:`customersim.engine.block_events`, which sorts them by time; focus events are appended last,
+ranked between the events they fall between.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ BROWSE_MOVES = 2.0
 MAX_BROWSE_MOVES = 6
 # The checkout (queue and paying) takes at least about this many dwells.
 CHECKOUT_DWELLS = 2.0
+# Stops planned beyond this many seconds into a visit are past any visit's end anyway.
+INT32_CAP = 1 << 30
 
 
 def build_trips(
@@ -47,7 +51,7 @@ def build_trips(
     quantiles: np.ndarray,
     affinity: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
-    """The events of every visit, visit-major.
+    """The events of every visit: visit-major, then the focus events, each ranked into place.
 
     Args:
         layout: the store's tables.
@@ -61,18 +65,20 @@ def build_trips(
 
     Returns:
         ``ts`` (int64), ``cell`` (int32), ``event`` (int8 codes), ``visit`` (int32 index of the
-        visit) and ``dep`` (int8 department index, -1 for none) per event.
+        visit), ``dep`` (int8 department index, -1 for none) and ``rank`` (int64: sorting by it
+        gives visit-major order, each visit's events in order) per event.
     """
     n = len(enter)
     walk = int(config.walk_seconds_per_cell)
     limit = duration.astype(np.int64)
+    limit32 = limit.astype(np.int32)
     router = layout.router
     mean_dwell = (config.dwell_mean_seconds * pace).astype(np.float32)
 
     def dwells(visits: np.ndarray, columns: int) -> np.ndarray:
         draw = quantiles[rng.integers(0, len(quantiles), (len(visits), columns), dtype=np.uint16)]
         draw *= mean_dwell[visits][:, None]
-        return np.maximum(np.rint(draw), 1).astype(np.int64)
+        return np.maximum(np.rint(draw), 1).astype(np.int32)
 
     entrances = layout.entrances
     position = (
@@ -80,20 +86,25 @@ def build_trips(
     ).astype(np.int32)
     start_cell = position.copy()
     checkouts = layout.checkouts
+    size = layout.width * layout.height
     if len(checkouts):
-        counter = (
-            checkouts[rng.integers(0, len(checkouts), n)] if len(checkouts) > 1 else np.full(n, checkouts[0])
-        ).astype(np.int32)
+        which = rng.integers(0, len(checkouts), n) if len(checkouts) > 1 else np.zeros(n, np.int64)
+        counter = checkouts[which].astype(np.int32)
         counter_out = layout.door_distance[counter].astype(np.int64)
         counter_time = np.rint(dwells(np.arange(n), 1)[:, 0] * CHECKOUT_DWELLS).astype(np.int64)
+        steps_out = layout.checkout_steps.ravel()
+        table_row = (which * size).astype(np.int32)
+        counter_time32 = counter_time.astype(np.int32)
 
         def finish(cells: np.ndarray, visits: np.ndarray) -> np.ndarray:
-            steps = router.distance(cells, counter[visits]) + counter_out[visits] + 1
-            return walk * steps + counter_time[visits]
+            """Seconds from standing at ``cells`` (one row per visit) to leaving the store."""
+            return walk * steps_out[table_row[visits][:, None] + cells] + counter_time32[visits][:, None]
     else:
+        door_out = (walk * (layout.door_distance.astype(np.int64) + 1)).astype(np.int32)
 
         def finish(cells: np.ndarray, visits: np.ndarray) -> np.ndarray:
-            return walk * (layout.door_distance[cells].astype(np.int64) + 1)
+            """Seconds from standing at ``cells`` (one row per visit) to leaving the store."""
+            return door_out[cells]
 
     stop_cells, stop_p = layout.stop_cells
     stop_cdf = np.cumsum(stop_p)
@@ -141,15 +152,16 @@ def build_trips(
         start[1:] = end_cell[:-1]
         start[first] = position[a]
         steps = router.distance(start, target).astype(np.int64)
-        spent = np.cumsum(dwell, axis=1)
+        spent = np.cumsum(dwell, axis=1, dtype=np.int32)
         length = steps * walk + spent[:, -1]
         # Each stop begins when the ones before it in its visit are over (had they all fitted).
         before = np.cumsum(length) - length
         begin = before - np.repeat(before[first] - elapsed[a], count)
         arrive = begin + steps * walk
-        leave = arrive[:, None] + spent
-        needed = finish(cells.ravel(), np.repeat(sv, width)).reshape(total, width)
-        fits = (leave + needed <= limit[sv][:, None]) & (columns <= browse[:, None])
+        # Seconds since entering fit in 32 bits (a visit lasts at most a few mean lengths); the
+        # 2-D arrays are the bulk of the work, so they are kept narrow.
+        leave = np.minimum(arrive, INT32_CAP).astype(np.int32)[:, None] + spent
+        fits = (leave + finish(cells, sv) <= limit32[sv][:, None]) & (columns <= browse[:, None])
         lead = np.cumprod(fits, axis=1).sum(axis=1)
         # A visit's shopping ends at its first stop that does not fit whole; that stop keeps the
         # browsing moves that fit (none: the stop is not made).
@@ -233,7 +245,8 @@ def build_trips(
 
     if not len(layout.departments):
         dep = np.full(total, -1, dtype=np.int8)
-        return {"ts": ts, "cell": cell, "event": event, "visit": visit, "dep": dep}
+        rank = 2 * np.arange(total, dtype=np.int64)
+        return {"ts": ts, "cell": cell, "event": event, "visit": visit, "dep": dep, "rank": rank}
     dep = layout.department[cell].astype(np.int8)
     dep[event != MOVE] = -1
     return _add_focus(
@@ -292,13 +305,14 @@ def _segment_rows(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 
 def _add_focus(columns: dict[str, np.ndarray], threshold: int) -> dict[str, np.ndarray]:
-    """Insert a focus event into every stay in one department that lasts past ``threshold`` s.
+    """Add a focus event, ranked into place, to every stay in one department that lasts past ``threshold`` s.
 
     A stay is a run of a visit's consecutive events in the same department; it ends at the next
     event (there always is one: the exit is outside every department). The focus event goes
     right after the last event at or before the moment the threshold is reached, at its cell.
     """
     ts, dep, visit = columns["ts"], columns["dep"], columns["visit"]
+    columns["rank"] = 2 * np.arange(len(ts), dtype=np.int64)
     if not len(ts):
         return columns
     inside = dep >= 0
@@ -317,16 +331,8 @@ def _add_focus(columns: dict[str, np.ndarray], threshold: int) -> dict[str, np.n
         if not later.any():
             break
         slot += later
-    total = len(ts) + len(slot)
-    placed = slot + np.arange(len(slot))
-    old = np.ones(total, dtype=bool)
-    old[placed] = False
-    fresh = {"ts": when, "cell": columns["cell"][slot - 1], "event": np.int8(FOCUS)}
-    fresh.update({"visit": visit[starts], "dep": dep[starts]})
-    merged = {}
-    for name, values in columns.items():
-        out = np.empty(total, dtype=values.dtype)
-        out[old] = values
-        out[placed] = fresh[name]
-        merged[name] = out
-    return merged
+    # The focus events are appended, not merged: their ``rank`` puts each one between the
+    # event it follows and the next, and the engine's time sort places them from it.
+    fresh = {"ts": when, "cell": columns["cell"][slot - 1], "event": np.full(len(slot), FOCUS, np.int8)}
+    fresh.update({"visit": visit[starts], "dep": dep[starts], "rank": 2 * slot.astype(np.int64) - 1})
+    return {name: np.concatenate([values, fresh[name]]) for name, values in columns.items()}

@@ -25,6 +25,7 @@ from customersim.app.live import running_publishers
 from customersim.app.support import download_name, events_file_bytes, journey_choices, typical_visit_index
 from customersim.config import SETTINGS
 from customersim.files import read_events
+from customersim.floorplan import ENTRANCE, EXIT
 from customersim.metrics import dwell_seconds_per_cell, visits_per_cell
 from customersim.mqtt.settings import MQTT_SETTINGS
 from customersim.settings_table import all_tables
@@ -650,3 +651,116 @@ def test_live_session_in_mock_mode_keeps_one_publisher() -> None:
     live.stop()
     assert not live.running and running_publishers() == 0
     assert live.status().state == "stopped"
+
+
+# ------------------------------------------------------------------------------ store layouts
+FASHION = ("Women", "Men", "Boys", "Girls", "Sports")
+
+
+def test_layout_picker_switches_layouts(env) -> None:
+    at = page()
+    assert at.selectbox(key="layout").options[:3] == ["open", "fashion", "supermarket"]
+    assert not at.number_input(key="width").disabled
+    at.selectbox(key="layout").set_value("supermarket")
+    run(at)
+    assert errors(at) == []
+    plan = SimConfig(layout="supermarket").floorplan
+    visits = chart(at, "fig_visits")
+    assert visits["data"][0]["z"].shape == (plan.height, plan.width)
+    # The map's shelves are drawn filled, its doors framed at cell size, entrance and exit apart.
+    shelf = np.asarray(trace(visits, "shelf / wall")["z"], dtype=float)
+    assert (np.isnan(shelf) == np.asarray(plan.walkable)).all()
+    (ex, ey) = plan.cells_of(EXIT)[0]
+    assert (ex - 0.5, ex + 0.5, ey - 0.5, ey + 0.5) in outlined_cells(visits, "exit")
+    (nx, ny) = plan.cells_of(ENTRANCE)[0]
+    assert outlined_cells(visits, "entrance") == [(nx - 0.5, nx + 0.5, ny - 0.5, ny + 0.5)]
+    # Width, height and door belong to the open rectangle: disabled, and the URL names the layout.
+    assert at.number_input(key="width").disabled and at.number_input(key="door_x").disabled
+    assert any("apply to the `open` layout only" in c.value for c in at.caption)
+    link = dict(at.query_params)
+    assert link["STORE_LAYOUT"] == "supermarket" and "STORE_WIDTH" not in link
+    again = AppTest.from_file(APP, default_timeout=60)
+    again.query_params.update(link)
+    run(again)
+    assert again.selectbox(key="layout").value == "supermarket"
+    np.testing.assert_array_equal(chart(again, "fig_visits")["data"][0]["z"], visits["data"][0]["z"])
+    at.selectbox(key="layout").set_value("open")
+    run(at)
+    assert chart(at, "fig_visits")["data"][0]["z"].shape == (10, 6)
+    assert "fig_departments" not in [e.proto.id.rsplit("-", 1)[-1] for e in at.get("plotly_chart")]
+
+
+def test_department_figures_for_fashion(env) -> None:
+    from customersim.metrics import department_stats, department_transitions
+
+    at = page()
+    at.selectbox(key="layout").set_value("fashion")
+    run(at)
+    assert errors(at) == []
+    config = SimConfig(layout="fashion")
+    frame = simulate(config)
+    stats = department_stats(frame, config.end)
+    figure = chart(at, "fig_departments")
+    visits = figure["data"][0]
+    assert list(visits["y"]) == list(FASHION) == list(stats.index)
+    np.testing.assert_array_equal(np.asarray(visits["x"], dtype=float), stats["visits"].to_numpy())
+    np.testing.assert_array_equal(np.asarray(figure["data"][2]["x"], dtype=float), stats["focus"].to_numpy())
+    assert stats["focus"].sum() > 0 and (stats["visits"] > 0).all()
+    matrix = chart(at, "fig_transitions")["data"][0]
+    assert list(matrix["x"]) == list(FASHION) and list(matrix["y"]) == list(FASHION)
+    np.testing.assert_array_equal(np.asarray(matrix["z"]), department_transitions(frame).to_numpy())
+    labels = {a["text"] for a in chart(at, "fig_visits")["layout"]["annotations"]}
+    assert set(FASHION) <= labels
+
+
+def test_a_bad_uploaded_layout_names_line_and_column_and_keeps_the_last_result(env) -> None:
+    at = page()
+    at.selectbox(key="layout").set_value("fashion")
+    run(at)
+    before = chart(at, "fig_visits")["data"][0]["z"]
+    at.selectbox(key="layout").set_value("upload a layout file…")
+    run(at)
+    bad = b"map = '''\n####\n#.?#\n#>##\n'''\n"
+    at.file_uploader(key="layout_file").upload("mine.toml", bad, "application/toml")
+    run(at)
+    assert any("mine.toml, line 3, column 3: unknown character '?'" in text for text in errors(at)), errors(
+        at
+    )
+    np.testing.assert_array_equal(chart(at, "fig_visits")["data"][0]["z"], before)
+    assert any(w.value.startswith("**Stale:**") for w in at.warning)
+    # A good upload is simulated: its map sets the store.
+    good = b"name = 'corner'\nmap = '''\n#####\n#AA.#\n#...#\n#+###\n'''\n[departments]\nA = 'Fruit'\n"
+    at.file_uploader(key="layout_file").upload("corner.toml", good, "application/toml")
+    run(at)
+    assert errors(at) == []
+    assert chart(at, "fig_visits")["data"][0]["z"].shape == (4, 5)
+    assert "STORE_LAYOUT" not in dict(at.query_params)  # a server path is not the URL's business
+
+
+def test_send_a_focus_event_with_a_department_of_the_layout(broker_env, mosquitto, monkeypatch) -> None:
+    focus_topic = broker_env["enter"].rsplit("/", 1)[0] + "/focus"
+    broker_env_with_focus = {**broker_env, "focus": focus_topic}
+    monkeypatch.setenv("FOCUS_TOPIC", focus_topic)
+    collector = Collector(mosquitto.ports["plain"], [focus_topic])
+    try:
+        at = page("Publish")
+        at.selectbox(key="send_event").set_value("focus")
+        run(at)
+        assert at.selectbox(key="send_dep").disabled  # the open store has no departments
+        at.selectbox(key="layout").set_value("fashion")
+        run(at)
+        assert list(at.selectbox(key="send_dep").options) == list(FASHION)
+        at.selectbox(key="send_dep").set_value("Boys")
+        at.text_input(key="send_ts").set_value("192322800")
+        at.button(key="send").click()
+        run(at)
+        assert errors(at) == [], errors(at)
+        topic, payload = collector.wait_for(1)[0]
+        assert topic == focus_topic
+        assert assert_contract(topic, payload, topics=broker_env_with_focus) == {
+            "id": "997",
+            "ts": 192322800,
+            "dep": "Boys",
+        }
+    finally:
+        collector.close()

@@ -279,3 +279,91 @@ def test_browser_two_tabs_publish_to_one_broker(server, mosquitto, topics) -> No
             browser.close()
             collector.close()
     assert not problems, problems
+
+
+# Every line trace called ``name`` in the visits heatmap, split into its pieces (null between).
+OUTLINE = """(name) => {
+  const plot = [...document.querySelectorAll('.js-plotly-plot')]
+      .filter(p => !p.closest('[data-stale="true"]'))
+      .find(p => p.layout && p.layout.title && p.layout.title.text.includes('Cell entries'));
+  const t = plot && plot._fullData.find(d => d.name === name);
+  if (!t) return null;
+  const pieces = []; let piece = [];
+  t.x.forEach((x, i) => {
+    if (x === null) { if (piece.length) pieces.push(piece); piece = []; } else piece.push([x, t.y[i]]);
+  });
+  if (piece.length) pieces.push(piece);
+  return pieces;
+}"""
+
+
+def cell_square(cell: tuple[int, int]) -> list[list[float]]:
+    x, y = cell
+    return [
+        [x - 0.5, y - 0.5],
+        [x + 0.5, y - 0.5],
+        [x + 0.5, y + 0.5],
+        [x - 0.5, y + 0.5],
+        [x - 0.5, y - 0.5],
+    ]
+
+
+def outline(page, name: str) -> list:
+    return page.wait_for_function(f"() => ({OUTLINE})({json.dumps(name)})", timeout=15_000).json_value()
+
+
+@pytest.mark.parametrize(
+    ("layout", "query", "shape"),
+    [
+        ("open", "STORE_WIDTH=20&STORE_HEIGHT=15&CUSTOMERS_AVERAGE_IN_STORE=25", [15, 20]),
+        ("fashion", "STORE_LAYOUT=fashion&CUSTOMERS_AVERAGE_IN_STORE=25", None),
+        ("supermarket", "STORE_LAYOUT=supermarket&CUSTOMERS_AVERAGE_IN_STORE=40", None),
+    ],
+)
+def test_browser_layouts_are_drawn_as_stores(server, layout, query, shape) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from customersim.floorplan import ENTRANCE, EXIT, TWO_WAY_DOOR
+
+    config = SimConfig.from_env(dict(part.split("=") for part in query.split("&")))
+    plan = config.floorplan
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on(
+                "console",
+                lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
+            )
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page.goto(f"{server.url}?{query}")
+            expected = json.dumps(shape or [plan.height, plan.width]).replace(" ", "")
+            page.wait_for_function(
+                f"() => JSON.stringify(({HEATMAP_SHAPE})()) === '{expected}'", timeout=60_000
+            )
+            idle(page)
+            # Every door is framed at the size of its cell, entrance and exit apart.
+            for name, kind in (("door", TWO_WAY_DOOR), ("entrance", ENTRANCE), ("exit", EXIT)):
+                cells = plan.cells_of(kind)
+                if cells:
+                    drawn = outline(page, name)
+                    for cell in cells:
+                        assert cell_square(cell) in drawn, (name, cell, drawn)
+            # Department outlines run along cell edges, one cell long per piece.
+            if plan.departments:
+                pieces = outline(page, "department")
+                assert pieces
+                for (x0, y0), (x1, y1) in pieces:
+                    assert x0 % 1 == 0.5 and y0 % 1 == 0.5 and abs(x1 - x0) + abs(y1 - y0) == 1
+                labels = page.evaluate(
+                    """() => [...document.querySelectorAll('.js-plotly-plot')]
+                        .find(p => p.layout.title.text.includes('Cell entries'))
+                        .layout.annotations.map(a => a.text)"""
+                )
+                assert set(plan.departments) <= set(labels)
+                page.get_by_text("Departments: visits, dwell and focus").wait_for(timeout=15_000)
+            screenshot(page, f"app-layout-{layout}.png")
+        finally:
+            browser.close()
+    assert not problems, problems

@@ -9,7 +9,13 @@ import pytest
 
 from customersim import SimConfig
 from customersim.app.support import customers_for, read_upload
-from customersim.customers import CUSTOMER_COLUMNS, CustomerListError, load_customers, synthetic_customers
+from customersim.customers import (
+    CUSTOMER_COLUMNS,
+    CustomerListError,
+    load_customer_ids,
+    load_customers,
+    synthetic_customers,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,6 +62,16 @@ def test_broken_lists_name_file_line_and_column(tmp_path, content, where):
         load_customers(path)
     assert str(path) in str(caught.value)
     assert where in str(caught.value)
+    with pytest.raises(CustomerListError) as caught_ids:  # the ids alone are checked the same
+        load_customer_ids(path)
+    assert str(caught_ids.value) == str(caught.value)
+
+
+def test_ids_alone_are_the_lists_ids(tmp_path):
+    assert load_customer_ids(None) == load_customers(None)["customer_id"].tolist()
+    path = tmp_path / "c.csv"
+    path.write_text("name,customer_id\nAda, 007 \nBen,x\n")
+    assert load_customer_ids(path) == load_customers(path)["customer_id"].tolist() == ["007", "x"]
 
 
 def test_missing_file_names_the_setting(tmp_path):

@@ -31,7 +31,12 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 SOURCES = sorted(NOTEBOOK_DIR.glob("*.py"))
-EXPECTED = ["01_quickstart.ipynb", "02_heatmaps_and_journeys.ipynb", "03_datasets_and_streaming.ipynb"]
+EXPECTED = [
+    "01_quickstart.ipynb",
+    "02_heatmaps_and_journeys.ipynb",
+    "03_datasets_and_streaming.ipynb",
+    "04_departments.ipynb",
+]
 KERNEL = "python3"
 CELL_TIMEOUT = 120  # seconds for one cell: far above what any cell needs
 NOTEBOOK_BUDGET = 60  # seconds for a whole notebook, kernel start included

@@ -25,11 +25,11 @@ def week():
 def test_weekend_arrivals_are_above_weekdays(week) -> None:
     _config, frame = week
     enter = pd.to_datetime(frame.loc[frame["event"] == "enter", "ts"].astype("int64"), unit="s", utc=True)
-    per_day = enter.dt.dayofweek.value_counts().sort_index()
+    per_day = enter.dt.day_of_week.value_counts().sort_index()
     assert per_day.index.tolist() == list(range(7))
     assert per_day[5] > per_day[:5].max() and per_day[6] > per_day[:5].mean()
     # Weekday evenings are busier than weekday mornings.
-    weekday = enter[enter.dt.dayofweek < 5].dt.hour
+    weekday = enter[enter.dt.day_of_week < 5].dt.hour
     assert (weekday.between(16, 18)).sum() > 1.5 * (weekday.between(8, 10)).sum()
 
 
@@ -55,7 +55,7 @@ def test_monday_is_hour_zero_of_the_week() -> None:
     )
     frame = simulate(config)
     enter = pd.to_datetime(frame.loc[frame["event"] == "enter", "ts"].astype("int64"), unit="s", utc=True)
-    assert len(enter) > 0 and set(enter.dt.dayofweek) == {0} and set(enter.dt.hour) == {10}
+    assert len(enter) > 0 and set(enter.dt.day_of_week) == {0} and set(enter.dt.hour) == {10}
     expected = expected_arrivals_by_hour(config)
     assert np.flatnonzero(expected).tolist() == [10]
 

@@ -72,3 +72,14 @@ def test_send_to_a_broker_loads_paho_only(mosquitto) -> None:
     code, loaded = _loaded_after(["send", "enter", "--id", "9"], env)
     assert code == 0 and "paho" in loaded
     assert not loaded & {"pandas", "numpy", "pyarrow", "polars"}, sorted(loaded)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_generate_writes_a_file_without_pandas(tmp_path, suffix) -> None:
+    # The engine's arrays go to the file through Arrow buffers: pandas is start-up time only.
+    out = tmp_path / f"events{suffix}"
+    code, loaded = _loaded_after(
+        ["generate", "--hours", "1", "--seed", "2", "--out", str(out), "--quiet"], {}
+    )
+    assert code == 0 and out.stat().st_size > 0
+    assert "pandas" not in loaded and {"numpy", "pyarrow"} <= loaded, sorted(loaded)

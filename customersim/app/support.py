@@ -10,6 +10,7 @@ publishing status. Nothing here imports Streamlit.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -22,7 +23,8 @@ import pandas as pd
 
 from customersim.config import SETTINGS, ConfigError, SimConfig, format_start
 from customersim.customers import CustomerListError, load_customers, parse_customer_bytes
-from customersim.errors import CapacityError
+from customersim.errors import CapacityError, LayoutError
+from customersim.floorplan import OPEN, parse_floorplan, shipped_layouts
 from customersim.metrics import mean_occupancy, visit_table
 from customersim.mqtt.settings import MQTT_SETTINGS
 from customersim.profiles import PRESETS
@@ -244,7 +246,42 @@ FIELD_LABELS: dict[str, str] = {
     "seed": "Seed",
     "arrival_profile": "Arrival profile",
     "customers_file": "Customer list",
+    "layout": "Layout",
 }
+
+# ------------------------------------------------------------------------- store layouts
+
+UPLOAD_LAYOUT = "upload a layout file…"
+
+
+def layout_choices(current: str) -> list[str]:
+    """The layout picker's options: the shipped layouts, the environment's own file if it names
+    one, and the upload."""
+    shipped = shipped_layouts()
+    return [*shipped, *([current] if current not in shipped else []), UPLOAD_LAYOUT]
+
+
+def layout_from_upload(data: bytes, name: str) -> str:
+    """Check an uploaded layout file and keep it where the simulation can read it by path.
+
+    The file is parsed under its own name first, so a mistake is reported with the uploaded
+    file's name, line and column; a good file is stored under a name made of its content's hash,
+    so the same upload is the same setting (and the same cached day) on every rerun.
+
+    Raises:
+        LayoutError: the file is not a layout; the message names the file, line and column.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise LayoutError(f"{name}: cannot read the layout file: expected UTF-8 text") from None
+    parse_floorplan(text, source=name)
+    folder = Path(tempfile.gettempdir()) / "customersim-layouts"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{hashlib.sha256(data).hexdigest()[:16]}.toml"
+    if not path.exists():
+        path.write_bytes(data)
+    return str(path)
 
 
 def field_message(error: Exception) -> str:
@@ -285,12 +322,17 @@ def query_from_config(config: SimConfig) -> dict[str, str]:
     Put into the page's URL, they make a link that reproduces the same store and day.
     """
     defaults = SimConfig().to_env()
-    # The customer list file is a path on the server: not the URL's business.
-    private = SETTINGS["customers_file"].env
+    # The customer list file is a path on the server: not the URL's business; nor is an
+    # uploaded layout's. A layout's map sets the size and door, so they follow its name.
+    private = {SETTINGS["customers_file"].env}
+    if config.layout != OPEN:
+        private |= {SETTINGS[name].env for name in ("width", "height", "door")}
+        if config.layout not in shipped_layouts():
+            private.add(SETTINGS["layout"].env)
     return {
         name: value
         for name, value in config.to_env().items()
-        if defaults.get(name) != value and name != private
+        if defaults.get(name) != value and name not in private
     }
 
 

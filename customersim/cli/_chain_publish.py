@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from customersim.cli._mqtt_options import extra_fields_from_args
-from customersim.cli._publishing import StopOnSignal, watch
+from customersim.cli._publishing import StopOnSignal, publish_outcome, watch
 from customersim.cli._sim_options import config_from_args
 from customersim.errors import CapacityError, CustomerListError, MqttError, UserError
 
@@ -96,20 +95,5 @@ def publish_chain(
     with StopOnSignal() as stop:
         publisher.start(frames, origin_ts=origin)
         result = watch(publisher, stop, every=progress_every, report=progress)  # type: ignore[arg-type]
-    stats = result.stats
     where = "mock mode (logged only)" if settings.mock else settings.address
-    if result.signal_name is not None:
-        print(
-            f"customersim publish: stopped by {result.signal_name}; {where}: {stats.summary()}",
-            file=sys.stderr,
-            flush=True,
-        )
-        return 128 + int(result.signal_number or 0)
-    if stats.error:
-        raise UserError(stats.error)
-    print(
-        f"customersim publish: {where}: {len(chain)} stores on {template}: {stats.summary()}",
-        file=sys.stdout,
-        flush=True,
-    )
-    return 0 if stats.ok else 1
+    return publish_outcome(result, where, detail=f"{len(chain)} stores on {template}: ")

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from customersim.errors import UserError
 
 if TYPE_CHECKING:
     from customersim.mqtt import Publisher, PublisherStats
@@ -83,3 +86,24 @@ def watch(
         if time.monotonic() >= next_report:
             next_report += every
             report(stats)
+
+
+def publish_outcome(result: WatchResult, where: str, *, detail: str = "") -> int:
+    """Say in one line how a ``publish`` ended, and give its exit status.
+
+    Stopped by a signal: the summary on stderr, status 128 + the signal's number. Ended by an
+    error: :class:`~customersim.errors.UserError`. Otherwise the summary on stdout, status 1
+    when any message was not acknowledged.
+    """
+    stats = result.stats
+    if result.signal_name is not None:
+        print(
+            f"customersim publish: stopped by {result.signal_name}; {where}: {stats.summary()}",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 128 + int(result.signal_number or 0)
+    if stats.error:
+        raise UserError(stats.error)
+    print(f"customersim publish: {where}: {detail}{stats.summary()}", file=sys.stdout, flush=True)
+    return 0 if stats.ok else 1

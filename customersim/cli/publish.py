@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
@@ -27,7 +26,7 @@ from customersim.cli._mqtt_options import (
     require_external_broker,
     speed_from_args,
 )
-from customersim.cli._publishing import StopOnSignal, watch
+from customersim.cli._publishing import StopOnSignal, publish_outcome, watch
 from customersim.cli._sim_options import add_sim_arguments, config_from_args
 from customersim.errors import UserError
 from customersim.mqtt.settings import MQTT_SETTINGS
@@ -166,16 +165,5 @@ def publish_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int
     with StopOnSignal() as stop:
         publisher.start(frames)
         result = watch(publisher, stop, every=PROGRESS_EVERY, report=_progress)
-    stats = result.stats
     where = "mock mode (logged only)" if settings.mock else settings.address
-    if result.signal_name is not None:
-        print(
-            f"customersim publish: stopped by {result.signal_name}; {where}: {stats.summary()}",
-            file=sys.stderr,
-            flush=True,
-        )
-        return 128 + int(result.signal_number or 0)
-    if stats.error:
-        raise UserError(stats.error)
-    print(f"customersim publish: {where}: {stats.summary()}", file=sys.stdout, flush=True)
-    return 0 if stats.ok else 1
+    return publish_outcome(result, where)

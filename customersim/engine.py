@@ -59,7 +59,12 @@ MIN_BLOCK_HOURS, MAX_BLOCK_HOURS = 1, 24 * 7
 # Rounds of vectorized customer redraws before settling a crowded block one visit at a time.
 VECTOR_ROUNDS = 40
 # Independent random streams per block.
-_ARRIVALS, _WALK, _PACE = 1, 2, 3
+_ARRIVALS, _WALK, _PACE, _LOYALTY = 1, 2, 3, 4
+# Customers of one segment still differ in how often they come. As in the NBD model of repeat
+# buying (Ehrenberg), each customer's long-run visit rate is a gamma draw around the segment's;
+# shape 1 (our choice: as much spread as the mean) gives a few regulars at several times the
+# mean rate and many occasional visitors.
+LOYALTY_SHAPE = 1.0
 # Column names of the arrays a block yields.
 EVENT_COLUMNS = ("ts", "event", "customer", "x", "y", "visit", "dep")
 
@@ -151,6 +156,11 @@ def customer_pace(config: SimConfig, customers: int) -> np.ndarray:
         if sigma
         else np.ones(customers, dtype=np.float32)
     )
+
+
+def customer_loyalty(config: SimConfig, customers: int) -> np.ndarray:
+    """Each customer's visit-rate factor within their segment (gamma, mean 1)."""
+    return _stream(config.seed, _LOYALTY).standard_gamma(LOYALTY_SHAPE, customers) / LOYALTY_SHAPE
 
 
 def plan_pace(plan: Plan) -> np.ndarray:

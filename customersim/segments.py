@@ -235,6 +235,7 @@ def customer_traits(
     departments: tuple[str, ...],
     department: np.ndarray,
     stop_cells: tuple[np.ndarray, np.ndarray],
+    loyalty: np.ndarray | None = None,
 ) -> Traits | None:
     """Each customer's segment and what follows from it; None when segments change nothing.
 
@@ -246,6 +247,7 @@ def customer_traits(
         departments: the layout's department names.
         department: the layout's department index per cell (-1: none).
         stop_cells: the layout's stop cells and their base probabilities.
+        loyalty: each customer's visit-rate factor within the segment (None: all alike).
     """
     import numpy as np
 
@@ -259,7 +261,8 @@ def customer_traits(
         return None
     factor = np.array([[s.frequency, s.visit_length, s.pace] for s in segments] + [[1.0, 1.0, 1.0]])
     own = factor[segment]  # -1 picks the default row, the last
-    weight = own[:, 0] / own[:, 0].sum()
+    rate = own[:, 0] if loyalty is None else own[:, 0] * loyalty
+    weight = rate / rate.sum()
     visit = own[:, 1] / float(weight @ own[:, 1])
     pace = (own[:, 2] / float(weight @ own[:, 2])).astype(np.float32)
     cells, base = stop_cells

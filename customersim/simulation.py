@@ -21,7 +21,7 @@ import pyarrow as pa
 from customersim.arrow import strings
 from customersim.config import SimConfig
 from customersim.customers import load_customer_columns, load_customer_ids
-from customersim.engine import Plan, iter_event_blocks, make_plan, simulate_columns
+from customersim.engine import Plan, customer_loyalty, iter_event_blocks, make_plan, simulate_columns
 from customersim.errors import CustomerListError, excerpt
 from customersim.frame import build_frame
 from customersim.segments import NO_SEGMENTS, check_departments, customer_traits, load_segments
@@ -210,7 +210,13 @@ def _plan_with(config: SimConfig, columns: Mapping[str, np.ndarray] | None, coun
     layout = plan.layout
     check_departments(segments, layout.departments, str(config.segments))
     traits = customer_traits(
-        segments, columns, count, layout.departments, layout.department, layout.stop_cells
+        segments,
+        columns,
+        count,
+        layout.departments,
+        layout.department,
+        layout.stop_cells,
+        loyalty=customer_loyalty(config, count),
     )
     return dataclasses.replace(plan, traits=traits)
 

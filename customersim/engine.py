@@ -216,11 +216,12 @@ def draw_visits(plan: Plan, block: int, occupants: _Occupants, first_visit: int)
     seg_expected = plan.hourly_rate[profile_hour(seg_start // 3600, len(plan.hourly_rate))] * seg_len
     base = _visit_lengths(rng, plan, float(seg_expected.sum()))
     duration = base
-    # Systematic allocation: each hour gets its expected share of the block's arrivals, rounded
-    # up or down at random (one uniform for the whole block), so the hourly profile holds too.
-    share = np.cumsum(seg_expected) / max(float(seg_expected.sum()), 1e-300)
-    counts = np.diff(np.floor(share * len(duration) + rng.random()).astype(np.int64), prepend=0)
-    counts[-1] += len(duration) - int(counts.sum())
+    # The block's arrivals are fixed by its visit-seconds; how they fall into its hours is a
+    # multinomial draw by the profile, so hours and days vary as a real store's do (the same
+    # count for every Monday hour would give synthetic data away) while the occupancy holds.
+    total = float(seg_expected.sum())
+    share = seg_expected / total if total > 0 else np.full(len(seg_expected), 1 / len(seg_expected))
+    counts = rng.multinomial(len(duration), share / share.sum())
     offsets = np.floor(rng.random(len(duration)) * np.repeat(seg_len, counts)).astype(np.int64)
     enter = np.sort(np.repeat(seg_start, counts) + offsets)
 

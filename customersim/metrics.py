@@ -299,3 +299,43 @@ def arrivals_by_hour(frame: pd.DataFrame) -> pd.Series:
     enters = frame.loc[event_codes(frame, strict=True) == ENTER, "ts"].to_numpy()
     counts = np.bincount((enters // 3600) % 24, minlength=24)
     return pd.Series(counts, index=pd.RangeIndex(24, name="hour"), name="arrivals")
+
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def arrivals_by_weekday_hour(frame: pd.DataFrame) -> pd.DataFrame:
+    """Mean number of ``enter`` events per UTC weekday (rows) and hour (columns).
+
+    Each weekday is averaged over the days of it the frame's window covers, so a window of
+    eight days does not make its first weekday look twice as busy.
+    """
+    codes = event_codes(frame, strict=True)
+    enters = frame.loc[codes == ENTER, "ts"].to_numpy()
+    ts = frame["ts"].to_numpy()
+    counts = np.zeros((7, 24))
+    if len(enters):
+        # 1970-01-01 was a Thursday: day 0 is weekday 3 with Monday as 0.
+        np.add.at(counts, ((enters // 86400 + 3) % 7, (enters // 3600) % 24), 1)
+    days = np.zeros(7)
+    if len(ts):
+        covered = np.arange(ts.min() // 86400, ts.max() // 86400 + 1)
+        days = np.bincount((covered + 3) % 7, minlength=7).astype(np.float64)
+    mean = counts / np.where(days > 0, days, np.nan)[:, None]
+    return pd.DataFrame(
+        mean, index=pd.Index(WEEKDAYS, name="weekday"), columns=pd.RangeIndex(24, name="hour")
+    )
+
+
+def visits_per_customer(frame: pd.DataFrame, customers: pd.Index | None = None) -> pd.Series:
+    """How many visits each customer makes in the frame (``enter`` events), most first.
+
+    Args:
+        customers: the whole list's ids; customers who never come are then counted with 0.
+    """
+    ids = frame.loc[event_codes(frame, strict=True) == ENTER, "customer_id"].astype(str)
+    counts = ids.value_counts().rename("visits")
+    if customers is not None:
+        counts = counts.reindex(pd.Index(customers, dtype=str), fill_value=0).sort_values(ascending=False)
+    counts.index.name = "customer_id"
+    return counts

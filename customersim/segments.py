@@ -35,6 +35,9 @@ from customersim.errors import ConfigError
 
 if TYPE_CHECKING:  # the settings table imports this module; start-up stays free of numpy
     import numpy as np
+    import pandas as pd
+
+    from customersim.config import SimConfig
 
 # The name of the shipped table, and the setting's value that turns segments off.
 DEFAULT_SEGMENTS = "default"
@@ -283,6 +286,39 @@ def customer_traits(
     return Traits(weight, visit, pace, row, stop_cdf, segment, tuple(s.name for s in segments))
 
 
+def customer_segments(config: SimConfig, customers: pd.DataFrame | None = None) -> pd.Series:
+    """Each customer's segment name under ``config.segments``, indexed by customer id.
+
+    What the engine places customers by, for analysis: join it to an events frame's
+    ``customer_id`` to see who stops where. Customers that no rule matches are ``"default"``.
+
+    Args:
+        config: its ``segments`` and, when ``customers`` is None, its ``customers_file``.
+        customers: a customer-list frame instead of the configured file.
+
+    Raises:
+        ConfigError: the segments table cannot be used.
+        CustomerListError: the customer list cannot be used.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from customersim.customers import load_customer_columns
+
+    if customers is None:
+        columns = load_customer_columns(config.customers_file)
+    else:
+        columns = {name: customers[name].astype(str).to_numpy() for name in customers.columns}
+    ids = np.asarray(columns["customer_id"], dtype=str)
+    segments = load_segments(config.segments)
+    names = np.array([*(s.name for s in segments), "default"], dtype=object)
+    segment = np.full(len(ids), len(segments), dtype=np.int64)
+    for index, rule in enumerate(segments):
+        free = segment == len(segments)
+        segment[free & _matches(rule, columns, len(ids))] = index
+    return pd.Series(names[segment], index=pd.Index(ids, name="customer_id"), name="segment")
+
+
 def pick_stops(stop_cdf: np.ndarray, row: np.ndarray, uniform: np.ndarray) -> np.ndarray:
     """Stop indices drawn from each candidate's row of cumulative probabilities, all at once.
 
@@ -309,6 +345,7 @@ __all__ = [
     "Segment",
     "Traits",
     "check_departments",
+    "customer_segments",
     "customer_traits",
     "load_segments",
     "pick_stops",

@@ -36,6 +36,7 @@ EXPECTED = [
     "02_heatmaps_and_journeys.ipynb",
     "03_datasets_and_streaming.ipynb",
     "04_departments.ipynb",
+    "05_customers_and_week.ipynb",
 ]
 KERNEL = "python3"
 CELL_TIMEOUT = 120  # seconds for one cell: far above what any cell needs

@@ -74,3 +74,31 @@ def test_stats_and_paths_on_simulated_frame():
     assert path["event"].iloc[0] == "enter" and path["event"].iloc[-1] == "exit"
     assert metrics.arrivals_by_hour(frame).sum() == (frame["event"] == "enter").sum()
     assert metrics.visits_per_cell(frame, 6, 10).sum() == (frame["event"] != "exit").sum()
+
+
+MONDAY = 1767571200  # 2026-01-05T00:00:00Z
+
+
+def test_arrivals_by_weekday_hour_averages_each_weekday_over_its_days() -> None:
+    # Two Mondays in the window (the 5th and the 12th): three arrivals at 10:00 make 1.5 a Monday.
+    week = 7 * 86400
+    frame = _frame(
+        [
+            (MONDAY + 10 * 3600, "enter", "a", 0, 0),
+            (MONDAY + 10 * 3600 + 5, "enter", "b", 0, 0),
+            (MONDAY + week + 10 * 3600, "enter", "c", 0, 0),
+            (MONDAY + 5 * 86400 + 18 * 3600, "enter", "d", 0, 0),  # Saturday 18:00
+            (MONDAY + week + 86400 - 1, "exit", "c", 0, 0),
+        ]
+    )
+    table = metrics.arrivals_by_weekday_hour(frame)
+    assert table.shape == (7, 24) and list(table.index) == list(metrics.WEEKDAYS)
+    assert table.loc["Monday", 10] == 1.5
+    assert table.loc["Saturday", 18] == 1.0
+    assert table.to_numpy().sum() == 2.5
+
+
+def test_visits_per_customer_counts_those_who_never_came() -> None:
+    counts = metrics.visits_per_customer(HAND_MADE, pd.Index(["a", "b", "z"]))
+    assert counts.to_dict() == {"a": 1, "b": 1, "z": 0}
+    assert metrics.visits_per_customer(HAND_MADE).sum() == 2

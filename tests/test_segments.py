@@ -7,7 +7,7 @@ import pytest
 from customersim import SimConfig, simulate
 from customersim.customers import load_customers
 from customersim.errors import ConfigError
-from customersim.segments import load_segments
+from customersim.segments import customer_segments, load_segments
 
 WEEK = 24 * 7
 
@@ -90,3 +90,13 @@ def test_bad_factor_is_refused(tmp_path) -> None:
     with pytest.raises(ConfigError, match=r"bad.toml, line 1: frequency = -1"):
         load_segments(str(table))
     assert np.isfinite(1.0)
+
+
+def test_customer_segments_name_each_customer_by_the_first_rule_that_holds(customers) -> None:
+    segment = customer_segments(SimConfig(layout="supermarket"))
+    assert segment.index.equals(customers.index)
+    children = customers["no_of_children"].astype(int)
+    # parents is the first rule: every customer with children is in it, and nobody else.
+    assert ((segment == "parents") == (children > 0)).all()
+    assert set(segment) <= {"parents", "seniors", "young", "affluent", "default"}
+    assert (customer_segments(SimConfig(segments="none")) == "default").all()

@@ -68,6 +68,7 @@ from customersim.floorplan import OPEN
 from customersim.metrics import department_stats, department_transitions, visit_path
 from customersim.mqtt import MqttError, MqttSettings, send_event
 from customersim.mqtt.settings import MQTT_SETTINGS
+from customersim.segments import DEFAULT_SEGMENTS, NO_SEGMENTS
 from customersim.simulation import simulate, simulate_chunks
 
 ENV = dict(os.environ)  # the only place the page reads the environment
@@ -247,6 +248,20 @@ dwell = side.number_input(
     key="dwell",
     help=help_text("dwell_mean_seconds"),
 )
+segment_choices = [DEFAULT_SEGMENTS, NO_SEGMENTS]
+if env_config.segments not in segment_choices:  # the environment's own table file
+    segment_choices.append(env_config.segments)
+segments = side.selectbox(
+    "Customer segments",
+    segment_choices,
+    index=segment_choices.index(env_config.segments),
+    format_func=lambda name: {
+        DEFAULT_SEGMENTS: "default (shipped table)",
+        NO_SEGMENTS: "none: everyone alike",
+    }.get(name, name),
+    key="segments",
+    help=help_text("segments"),
+)
 with side.expander("More walking settings"):
     dwell_spread = st.number_input(
         "Dwell spread",
@@ -337,6 +352,10 @@ try:
         seed=seed,
         arrival_profile=profile_from_table(profile_edit),
         customers_file=env_config.customers_file,
+        segments=segments,
+        # Set in the environment (or the URL) only: the sidebar keeps to the settings one tunes.
+        attractions=env_config.attractions,
+        focus_seconds=env_config.focus_seconds,
     )
     check_app_size(config)
     began = time.perf_counter()

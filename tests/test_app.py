@@ -713,6 +713,26 @@ def test_department_figures_for_fashion(env) -> None:
     assert set(FASHION) <= labels
 
 
+def test_segments_picker_changes_who_comes_and_follows_the_url(env) -> None:
+    from customersim.metrics import visits_per_cell
+
+    at = page()
+    assert at.selectbox(key="segments").value == "default"
+    at.selectbox(key="segments").set_value("none")
+    run(at)
+    assert errors(at) == [] and at.query_params["CUSTOMER_SEGMENTS"] == "none"
+    config = SimConfig(segments="none")
+    expected = visits_per_cell(simulate(config), config.width, config.height)
+    np.testing.assert_array_equal(np.asarray(chart(at, "fig_visits")["data"][0]["z"]), expected)
+    # The default table weighs who comes: another day than everyone alike.
+    default = SimConfig()
+    assert not np.array_equal(expected, visits_per_cell(simulate(default), default.width, default.height))
+    again = AppTest.from_file(APP, default_timeout=60)
+    again.query_params.update(dict(at.query_params))
+    run(again)
+    assert again.selectbox(key="segments").value == "none"
+
+
 def test_a_bad_uploaded_layout_names_line_and_column_and_keeps_the_last_result(env) -> None:
     at = page()
     at.selectbox(key="layout").set_value("fashion")

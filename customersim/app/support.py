@@ -247,6 +247,7 @@ FIELD_LABELS: dict[str, str] = {
     "arrival_profile": "Arrival profile",
     "customers_file": "Customer list",
     "layout": "Layout",
+    "segments": "Customer segments",
 }
 
 # ------------------------------------------------------------------------- store layouts

@@ -25,11 +25,15 @@ def test_core_import_does_not_pull_in_front_end_libraries():
     assert out.stdout.strip() == "[]"
 
 
-def test_shipped_layouts_are_package_data():
+def test_shipped_layouts_and_segments_are_package_data():
     import tomllib
 
     pyproject = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())
     patterns = pyproject["tool"]["setuptools"]["package-data"]["customersim"]
-    shipped = sorted(p.relative_to(PACKAGE).as_posix() for p in (PACKAGE / "layouts").glob("*.toml"))
-    assert shipped == ["layouts/fashion.toml", "layouts/supermarket.toml"]
+    shipped = sorted(
+        p.relative_to(PACKAGE).as_posix()
+        for folder in ("layouts", "segments_data")
+        for p in (PACKAGE / folder).glob("*.toml")
+    )
+    assert shipped == ["layouts/fashion.toml", "layouts/supermarket.toml", "segments_data/default.toml"]
     assert all(any(Path(name).match(pattern) for pattern in patterns) for name in shipped)

@@ -1,6 +1,5 @@
 """Customer segments drive who comes, how often, and where they stop."""
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -65,7 +64,8 @@ def test_mean_inside_keeps_the_target_with_segments(supermarket_week) -> None:
     from customersim.metrics import mean_occupancy
 
     config = SimConfig(layout="supermarket", hours=WEEK)
-    assert mean_occupancy(supermarket_week, config.start, config.end) == pytest.approx(12, rel=0.06)
+    # The issue's bar: within 2 % of the target over a week (weights, lengths and paces all vary).
+    assert mean_occupancy(supermarket_week, config.start, config.end) == pytest.approx(12, rel=0.02)
 
 
 def test_unknown_department_names_the_line(tmp_path) -> None:
@@ -80,7 +80,10 @@ def test_a_missing_column_falls_back(tmp_path) -> None:
     frame = pd.DataFrame({"customer_id": [f"c{i}" for i in range(300)], "gender": ["F"] * 300})
     segments = load_segments("default")
     assert segments[0].conditions == {"children_min": 1}
-    result = simulate(SimConfig(layout="fashion", customers_average_in_store=3, hours=4, seed=1), frame)
+    config = SimConfig(layout="fashion", customers_average_in_store=3, hours=4, seed=1)
+    # No rule can hold without its column (gender alone decides none): everyone is in the default.
+    assert (customer_segments(config, frame) == "default").all()
+    result = simulate(config, frame)
     assert result["customer_id"].nunique() > 5
 
 
@@ -89,7 +92,6 @@ def test_bad_factor_is_refused(tmp_path) -> None:
     table.write_text("[[segment]]\nfrequency = -1\n")
     with pytest.raises(ConfigError, match=r"bad.toml, line 1: frequency = -1"):
         load_segments(str(table))
-    assert np.isfinite(1.0)
 
 
 def test_customer_segments_name_each_customer_by_the_first_rule_that_holds(customers) -> None:

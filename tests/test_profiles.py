@@ -35,7 +35,7 @@ def test_weekend_arrivals_are_above_weekdays(week) -> None:
 
 def test_the_week_still_meets_the_target(week) -> None:
     config, frame = week
-    assert mean_occupancy(frame, config.start, config.end) == pytest.approx(8, rel=0.05)
+    assert mean_occupancy(frame, config.start, config.end) == pytest.approx(8, rel=0.02)
 
 
 def test_168_weights_are_taken_and_other_lengths_refused() -> None:

@@ -84,3 +84,16 @@ def test_bad_settings_file_is_one_line(tmp_path, capsys) -> None:
     settings.write_text("NOT_A_SETTING = 1\n")
     assert main(["generate", "--settings", str(settings), "--out", str(tmp_path / "x.csv")], environ={}) == 2
     assert "bad.toml: unknown setting 'NOT_A_SETTING'" in capsys.readouterr().err
+
+
+def test_a_broken_log_is_one_line_naming_file_line_and_column(tmp_path, capsys) -> None:
+    log = tmp_path / "store.csv"
+    log.write_text("ts,event,customer_id,x,y\n1,enter,a,0,0\nzz,move,a,1,1\n")
+    assert main(["fit", str(log), "--out", str(tmp_path / "s.toml")], environ={}) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"customersim fit: {log}, line 3, column ts: 'zz' is not allowed: expected")
+    assert "\n" not in err
+    log.write_text("ts,event,customer_id,x,y\n1,enter,a,0,0\n")
+    assert main(["fit", str(log), "--out", str(tmp_path / "s.toml")], environ={}) == 1
+    assert "at least 20 are needed" in capsys.readouterr().err
+    assert not (tmp_path / "s.toml").exists()

@@ -34,9 +34,12 @@ def fit_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from customersim.fit import fit_events, settings_toml
 
     try:
-        frame = read_events(args.events)
-        fit = fit_events(frame, args.profile_hours)
+        frame = read_events(args.events)  # its messages name the file, line and column
     except (OSError, ValueError) as error:
+        raise UserError(str(error)) from None
+    try:
+        fit = fit_events(frame, args.profile_hours)
+    except ValueError as error:
         raise UserError(f"{args.events}: {error}") from None
     out = Path(args.out)
     try:

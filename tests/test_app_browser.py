@@ -254,7 +254,9 @@ def test_browser_two_tabs_publish_to_one_broker(server, mosquitto, topics) -> No
                     timeout=15_000
                 )
                 expect(page.get_by_text(re.compile(r"so far · 0 reconnects"))).to_be_visible(timeout=15_000)
-            time.sleep(2)  # let both feeds refresh once more with both flows going
+            for page in pages:  # both flows are going: each feed lists a few messages
+                feed_rows = page.locator('[data-testid="stTable"] tbody tr')
+                expect(feed_rows.nth(4)).to_be_visible(timeout=15_000)
             for page, mine, theirs in zip(pages, own, reversed(own), strict=True):
                 listed = page.locator('[data-testid="stTable"] tbody tr td:last-child').all_inner_texts()
                 assert len(listed) >= 5, listed

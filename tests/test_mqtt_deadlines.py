@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from helpers.mqtt_broker import Mosquitto, free_port, make_certificates
+from helpers.mqtt_broker import Collector, Mosquitto, free_port, make_certificates
 
 from customersim.cli import main
 
@@ -69,6 +69,10 @@ def stopped_mosquitto() -> Iterator[Mosquitto]:
     yield broker
     broker.process.send_signal(signal.SIGCONT)
     broker.cleanup()
+
+
+# Every event topic of the default settings, for a subscriber that only needs to hear publishing.
+ALL_EVENTS = "customer/#"
 
 
 def _env(port: int, **extra: str) -> dict[str, str]:
@@ -131,9 +135,12 @@ def test_a_broker_that_hangs_mid_run_is_given_up_on_time(capsys) -> None:
         result["began"] = began
 
     thread = threading.Thread(target=publish)
+    heard = Collector(broker.ports["plain"], [ALL_EVENTS], contract=False)
     thread.start()
     try:
-        time.sleep(1.5)  # let it publish for a while: the condition is "publishing has begun"
+        # Frozen mid-run: after the broker has passed on the first messages.
+        assert len(heard.wait_for(20, timeout=30)) >= 20
+        heard.close()
         broker.process.send_signal(signal.SIGSTOP)
         frozen = time.monotonic()
         thread.join(30)
@@ -199,9 +206,11 @@ def _publisher_process(port: int, client_id: str, protocol: str, log_file: str) 
 def test_two_publishers_with_one_client_id_end_with_one_line(protocol, tmp_path) -> None:
     broker = Mosquitto.create(kinds=("plain",)).start()
     client_id = f"twin-{time.monotonic_ns()}"
+    heard = Collector(broker.ports["plain"], [ALL_EVENTS], contract=False)
     first = _publisher_process(broker.ports["plain"], client_id, protocol, str(tmp_path / "a.log"))
     try:
-        time.sleep(1.5)  # the first is connected and publishing before the second arrives
+        # The first is connected and publishing before the second arrives.
+        assert len(heard.wait_for(10, timeout=30)) >= 10
         second = _publisher_process(broker.ports["plain"], client_id, protocol, str(tmp_path / "b.log"))
         deadline = time.monotonic() + 30
         while first.poll() is None and second.poll() is None and time.monotonic() < deadline:
@@ -210,9 +219,12 @@ def test_two_publishers_with_one_client_id_end_with_one_line(protocol, tmp_path)
         still = [p for p in (first, second) if p.poll() is None]
         assert len(ended) == 1 and len(still) == 1, "expected one publisher to give way"
         _out, err = ended[0].communicate(timeout=10)
-        time.sleep(1.0)  # the survivor keeps its connection: checked after a pause
+        # The survivor keeps its connection: it goes on publishing after the other has gone.
+        after = heard.count()
+        assert len(heard.wait_for(after + 20, timeout=30)) >= after + 20
         assert still[0].poll() is None
     finally:
+        heard.close()
         for process in (first, second):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
@@ -243,15 +255,14 @@ def test_publish_stops_cleanly_on_sigterm(tmp_path) -> None:
         stderr=subprocess.PIPE,
         text=True,
     )
+    heard = Collector(broker.ports["plain"], [ALL_EVENTS], contract=False)
     try:
-        assert process.stderr is not None
-        for line in process.stderr:  # the connection line comes before anything is published
-            if "connected to MQTT broker" in line:
-                break
-        time.sleep(1.0)  # a second of publishing, then the signal
+        # The signal comes while publishing: after the broker has passed on the first messages.
+        assert len(heard.wait_for(10, timeout=30)) >= 10
         process.send_signal(signal.SIGTERM)
         _out, err = process.communicate(timeout=20)
     finally:
+        heard.close()
         if process.poll() is None:
             process.kill()
         broker.cleanup()

@@ -307,6 +307,50 @@ SETTINGS = SettingsTable(
             metavar="S",
         ),
         Setting(
+            name="checkout_service_seconds",
+            env="CHECKOUT_SERVICE_SECONDS",
+            help="mean time a checkout lane takes to serve one shopper (or group): scan and pay",
+            # Scanning runs at about 3 s per item plus 35-45 s per customer for paying and
+            # packing (cashier reports and the often-quoted express-lane measurements), so a
+            # basket of 15-30 items takes about 1.5-2 minutes: published supermarket service
+            # times are 1-3 minutes per basket.
+            default=100.0,
+            parse=number,
+            low=1,
+            high=3600,
+            unit="seconds",
+            flag="--checkout-service-seconds",
+            metavar="S",
+        ),
+        Setting(
+            name="checkout_service_spread",
+            env="CHECKOUT_SERVICE_SPREAD",
+            help="coefficient of variation of one checkout service time (gamma distributed)",
+            # A fixed part per customer plus a part per item, with item counts varying widely
+            # (an exponential count of mean 20 in textbook checkout studies), gives a CV of
+            # about 0.6.
+            default=0.6,
+            parse=number,
+            low=0.05,
+            high=3,
+            flag="--checkout-service-spread",
+            metavar="CV",
+        ),
+        Setting(
+            name="group_share",
+            env="GROUP_SHARE",
+            help="share of arrivals that are groups of two or three customers who shop together",
+            # Structured observation of over 33,000 Australian grocery trips (Page, Lockshin and
+            # Sharp 2017) found about 17 % of shoppers accompanied by children; with adults who
+            # shop in pairs, about a fifth of arrivals are groups.
+            default=0.2,
+            parse=number,
+            low=0,
+            high=1,
+            flag="--group-share",
+            metavar="SHARE",
+        ),
+        Setting(
             name="start",
             env="SIM_START",
             help="start of the simulated window (UTC)",
@@ -439,6 +483,9 @@ class SimConfig:
     # seconds each) or a glance at one shelf (about 25 s per category in store studies), about
     # the time of a first browse of a department's racks.
     focus_seconds: float = _DEFAULT["focus_seconds"]
+    checkout_service_seconds: float = _DEFAULT["checkout_service_seconds"]
+    checkout_service_spread: float = _DEFAULT["checkout_service_spread"]
+    group_share: float = _DEFAULT["group_share"]
     start: _EpochSeconds = _EpochSeconds()
     hours: float = _DEFAULT["hours"]
     seed: int = _DEFAULT["seed"]

@@ -49,7 +49,7 @@ import pyarrow as pa
 
 from customersim.chain import SINGLE_STORE_ID, Chain, single_store, with_store_id
 from customersim.config import SimConfig
-from customersim.engine import _DTYPES, Plan, _Occupants, block_events, draw_visits, plan_pace
+from customersim.engine import _DTYPES, Plan, VisitDrawer, _visits_per_block, block_events, plan_pace
 from customersim.frame import empty_frame
 from customersim.simulation import Customers, _to_frame, customer_ids, plan_for_count
 
@@ -90,18 +90,15 @@ class StoreSource:
 
 @dataclass(frozen=True, eq=False)
 class AssignmentState:
-    """The visits under way just before block ``block`` is drawn, and the next visit number."""
+    """The engine's drawing state just before block ``block`` is drawn: who is inside, who
+    waits for the checkout, the lanes, and the next visit number."""
 
     block: int
-    customer: np.ndarray
-    enter: np.ndarray
-    exit: np.ndarray
-    next_visit: int
+    drawer: VisitDrawer
 
-    def occupants(self) -> _Occupants:
-        occupants = _Occupants()
-        occupants.customer, occupants.enter, occupants.exit = self.customer, self.enter, self.exit
-        return occupants
+    @property
+    def next_visit(self) -> int:
+        return self.drawer.next_visit
 
 
 @dataclass(frozen=True, eq=False)
@@ -148,20 +145,19 @@ def window_bounds(plan: Plan, window_blocks: int | None = None) -> list[tuple[in
 def assignment_states(config: SimConfig, customers: int, blocks: list[int]) -> list[AssignmentState]:
     """Draw a store's visits block after block and record the state before each of ``blocks``.
 
-    Only arrivals, visit lengths and customers are drawn (no walks): the cheap, sequential part
-    of the engine, exactly as :func:`customersim.engine.iter_event_blocks` draws it.
+    Only arrivals, visit lengths, checkout turns and customers are drawn (no walks): the cheap,
+    sequential part of the engine, exactly as :func:`customersim.engine.iter_event_blocks`
+    draws it.
     """
     plan = _plan(config, customers)
     wanted = set(blocks)
     states: dict[int, AssignmentState] = {}
-    occupants = _Occupants()
-    next_visit = 0
+    drawer = VisitDrawer(plan)
     for block in range(max(wanted) + 1 if wanted else 0):
         if block in wanted:
-            states[block] = AssignmentState(
-                block, occupants.customer, occupants.enter, occupants.exit, next_visit
-            )
-        next_visit += len(draw_visits(plan, block, occupants, next_visit))
+            states[block] = AssignmentState(block, drawer.snapshot())
+        drawer.draw()
+        drawer.open.clear()  # nobody builds these blocks' walks here
     return [states[block] for block in blocks]
 
 
@@ -178,12 +174,10 @@ def window_columns(window: Window) -> dict[str, np.ndarray]:
     _, stop = _blocks_in_range(plan)
     lo = max(plan.origin + window.first_block * plan.block_seconds, int(plan.config.start))
     hi = min(plan.origin + (window.first_block + window.blocks) * plan.block_seconds, plan.config.end)
-    occupants = window.state.occupants()
-    next_visit = window.state.next_visit
+    last = min(window.first_block + window.blocks, stop)
     parts = []
-    for block in range(window.state.block, min(window.first_block + window.blocks, stop)):
-        visits = draw_visits(plan, block, occupants, next_visit)
-        next_visit += len(visits)
+    drawer = window.state.drawer.snapshot(plan)
+    for block, visits in _visits_per_block(plan, plan.origin + last * plan.block_seconds, drawer):
         events = block_events(plan, block, visits, pace)
         a, b = np.searchsorted(events["ts"], [lo, hi], side="left")
         if b > a:

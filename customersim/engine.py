@@ -1,21 +1,25 @@
 """The simulation engine: whole customer journeys for all shoppers at once, as arrays.
 
-The story of one visit: a shopper arrives (at a random moment, at a rate that follows Little's
-law, ``rate = target average inside / mean visit length``, shaped by the hour of day), is given a
-visit length ``D`` and a customer from the list who is not inside already, and enters at an
-entrance. They make a trip (:mod:`customersim.trips`): stops chosen by the departments'
-attraction, shortest walks between them, browsing inside each department, the checkout, and
-the nearest exit, which they leave exactly ``D`` seconds after entering. Because every visit
-lasts exactly its ``D``, the time-average number inside is ``rate * mean(D)``: the target.
+The story of one visit: a party (one shopper, or a group of two or three, see
+:mod:`customersim.groups`) arrives at a random moment, at a rate that follows Little's law
+(``rate = target average inside / mean visit length``, counting people, shaped by the hour of the
+day or week), is given a visit length ``D`` and customers from the list who are not inside
+already, and enters at an entrance. They make a trip (:mod:`customersim.trips`): stops chosen by
+the departments' attraction, shortest walks between them, browsing inside each department, and
+the nearest exit, which they leave ``D`` seconds after entering. In a store with checkouts the
+trip ends at a lane's line (:mod:`customersim.queues`) at a moment planned from ``D`` minus the
+expected wait: the realised wait makes the visit a little longer or shorter than ``D``, and the
+visit-seconds drawn beyond the target so far (the *debt*) are taken off the next blocks'
+arrivals, so the time-average number inside still meets the target.
 
 The number of arrivals is not a Poisson count. A Poisson count with gamma lengths lets a week at
 6 inside miss the target by a few percent for some seeds (a standard error of about 2 %). So each
 block draws its visit lengths first and takes arrivals until their lengths add up to the
 visit-seconds the target asks of the block (the last arrival kept at random so that the sum is
-right on average), and hands each hour of the block its expected share of those arrivals, rounded
-up or down with one shared uniform (systematic sampling). Arrival moments stay uniformly random
-within their hours, and everything still flows from the block's stream: the time-average inside
-honours the target up to about one visit per block.
+right on average, and the surplus or shortfall carried into the next block), and spreads those
+arrivals over the block's hours by a multinomial draw by the profile. Arrival moments stay
+uniformly random within their hours, and everything still flows from the block's stream: the
+time-average inside honours the target up to about one visit.
 
 How it is computed: time is cut into *blocks* of arrivals whose length depends only on the
 config (never on how the output is chunked), and each block draws from its own random stream
@@ -27,6 +31,11 @@ the next block's output, so the stream of events is the same whether it is taken
 in steady state at ``start``: arrivals begin one longest visit earlier and only events from
 ``start`` on are kept.
 
+Who arrives, their lengths, their turn at the checkout and who they are is the sequential part
+(:class:`VisitDrawer`, in the main process): the checkout serves parties in the order they reach
+it across blocks, so a block is handed to the walk builders once every party of it has had its
+turn, which may take drawing a block or two ahead. The walks stay independent per block.
+
 Nothing here reads files, touches the network or prints: config and customer count in, arrays
 out. :mod:`customersim.simulation` turns the arrays into DataFrames.
 """
@@ -34,7 +43,6 @@ out. :mod:`customersim.simulation` turns the arrays into DataFrames.
 from __future__ import annotations
 
 import functools
-import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,8 +51,19 @@ import numpy as np
 
 from customersim.config import SETTINGS, SimConfig
 from customersim.errors import CapacityError
+from customersim.groups import MAX_LAG, MAX_STEP_LAG, THREE_SHARE, mean_party_size, member_lags, party_sizes
+from customersim.groups import with_members as _with_members
 from customersim.layout import StoreLayout
 from customersim.profiles import profile_hour
+from customersim.queues import (
+    QUEUE_CELLS,
+    CheckoutQueue,
+    Lanes,
+    check_lanes,
+    checkout_lanes,
+    expected_waits,
+    service_times,
+)
 from customersim.segments import Traits
 from customersim.trips import BROWSE_MOVES, build_trips
 
@@ -81,6 +100,9 @@ class Plan:
     block_seconds: int
     origin: int  # first arrival time considered (start minus warm-up)
     traits: Traits | None = None  # customers' segments (None: everyone alike)
+    lanes: Lanes | None = None  # checkout lanes and their lines (None: no checkout)
+    wait_budget: np.ndarray | None = None  # expected checkout wait (s) for each profile hour
+    mean_party: float = 1.0  # people per arrival (groups count several)
 
 
 def make_plan(config: SimConfig, customers: int, traits: Traits | None = None) -> Plan:
@@ -112,6 +134,27 @@ def make_plan(config: SimConfig, customers: int, traits: Traits | None = None) -
         np.clip(BLOCK_TARGET_EVENTS // max(events_per_hour, 1e-9), MIN_BLOCK_HOURS, MAX_BLOCK_HOURS)
     )
     max_visit = math.ceil(MAX_VISIT_FACTOR * mean_visit)
+    mean_party = mean_party_size(config.group_share)
+    lanes = checkout_lanes(layout)
+    wait_budget = None
+    if lanes is not None:
+        # A lane is taken from its party's service start until the last member has left it.
+        busy = config.checkout_service_seconds + config.group_share * (
+            (1 - THREE_SHARE) * (1 + MAX_STEP_LAG) / 2 + THREE_SHARE * (1 + MAX_STEP_LAG)
+        )
+        party_rate = hourly_rate / mean_party
+        check_lanes(
+            float(party_rate.max()),
+            len(lanes),
+            busy,
+            {
+                "inside": SETTINGS.env("customers_average_in_store"),
+                "service": SETTINGS.env("checkout_service_seconds"),
+                "visit": SETTINGS.env("mean_visit_minutes"),
+                "layout": SETTINGS.env("layout"),
+            },
+        )
+        wait_budget = expected_waits(party_rate, len(lanes), busy, config.checkout_service_spread)
     return Plan(
         config,
         layout,
@@ -121,6 +164,9 @@ def make_plan(config: SimConfig, customers: int, traits: Traits | None = None) -
         block_hours * 3600,
         config.start - max_visit,
         traits,
+        lanes,
+        wait_budget,
+        mean_party,
     )
 
 
@@ -169,14 +215,28 @@ def plan_pace(plan: Plan) -> np.ndarray:
     return pace if plan.traits is None else pace * plan.traits.pace_factor
 
 
+# An exit not known yet (the party's turn at the checkout is not settled): later than any
+# moment of the blocks drawn so far, so the customer cannot be drawn again meanwhile.
+UNSETTLED = 1 << 31
+
+
 @dataclass
 class Visits:
-    """The visits that arrive in one block (arrays of equal length, in arrival order)."""
+    """The visits that arrive in one block (arrays of equal length, in order of entering).
+
+    A party (one shopper, or a group) makes one trip; ``party`` names its members' visits and
+    ``lag`` how many seconds each trails the first. ``checkout`` holds each party's turn at the
+    checkout (seconds since its leader entered; see :func:`customersim.trips.build_trips`).
+    ``duration`` of a party still waiting for its turn is -1 until the queue settles it.
+    """
 
     enter: np.ndarray  # int64 epoch seconds
     duration: np.ndarray  # int64 seconds, door to door
     customer: np.ndarray  # int32 index into the customer list
     first_visit: int  # global number of the first visit of the block
+    party: np.ndarray | None = None  # int64 (parties, 3): visit index of leader and members (-1: none)
+    lag: np.ndarray | None = None  # int64 (parties, 3): members' lag behind the leader
+    checkout: dict[str, np.ndarray] | None = None  # per party: arrive, lane, position, steps, done
 
     def __len__(self) -> int:
         return len(self.enter)
@@ -189,161 +249,358 @@ class _Occupants:
         self.customer = np.empty(0, dtype=np.int32)
         self.enter = np.empty(0, dtype=np.int64)
         self.exit = np.empty(0, dtype=np.int64)
+        self.visit = np.empty(0, dtype=np.int64)  # global visit numbers, ascending
 
     def keep_after(self, moment: int) -> None:
         still = self.exit >= moment
         self.customer, self.enter, self.exit = self.customer[still], self.enter[still], self.exit[still]
+        self.visit = self.visit[still]
 
-    def add(self, customer: np.ndarray, enter: np.ndarray, exit_time: np.ndarray) -> None:
+    def add(self, customer: np.ndarray, enter: np.ndarray, exit_time: np.ndarray, visit: np.ndarray) -> None:
         self.customer = np.concatenate([self.customer, customer])
         self.enter = np.concatenate([self.enter, enter])
         self.exit = np.concatenate([self.exit, exit_time])
+        self.visit = np.concatenate([self.visit, visit])
+
+    def settle(self, visit: np.ndarray, exit_time: np.ndarray) -> None:
+        """Set the exits of visits whose turn at the checkout is now known."""
+        rows = np.minimum(np.searchsorted(self.visit, visit), max(len(self.visit) - 1, 0))
+        if not len(self.visit):
+            return
+        found = self.visit[rows] == visit
+        self.exit[rows[found]] = exit_time[found]
+
+    def copy(self) -> _Occupants:
+        twin = _Occupants()
+        twin.customer, twin.enter, twin.exit, twin.visit = (
+            self.customer.copy(),
+            self.enter.copy(),
+            self.exit.copy(),
+            self.visit.copy(),
+        )
+        return twin
 
 
-def draw_visits(plan: Plan, block: int, occupants: _Occupants, first_visit: int) -> Visits:
-    """Arrivals, visit lengths and customers of one block.
+@dataclass(frozen=True, eq=False)
+class _Picker:
+    """Customers ordered by segment with cumulative draw weights, for draws within a segment.
 
-    Customers are drawn at random among the whole list and redrawn, all conflicts at once, for
-    visits whose customer would still be inside from an earlier visit.
+    Segment ``g`` holds positions ``start[g]:stop[g]`` of ``order``; the last entry of
+    ``start``/``stop`` is the whole list (anyone, for group members).
     """
-    rng = _stream(plan.config.seed, _ARRIVALS, block)
-    block_start = plan.origin + block * plan.block_seconds
-    block_end = block_start + plan.block_seconds
-    # Piecewise-constant rate: cut the block at UTC hour boundaries.
-    cuts = np.arange((block_start // 3600 + 1) * 3600, block_end, 3600, dtype=np.int64)
-    seg_start = np.concatenate([[block_start], cuts])
-    seg_len = np.diff(np.concatenate([seg_start, [block_end]]))
-    seg_expected = plan.hourly_rate[profile_hour(seg_start // 3600, len(plan.hourly_rate))] * seg_len
-    base = _visit_lengths(rng, plan, float(seg_expected.sum()))
-    duration = base
-    # The block's arrivals are fixed by its visit-seconds; how they fall into its hours is a
-    # multinomial draw by the profile, so hours and days vary as a real store's do (the same
-    # count for every Monday hour would give synthetic data away) while the occupancy holds.
-    total = float(seg_expected.sum())
-    share = seg_expected / total if total > 0 else np.full(len(seg_expected), 1 / len(seg_expected))
-    counts = rng.multinomial(len(duration), share / share.sum())
-    offsets = np.floor(rng.random(len(duration)) * np.repeat(seg_len, counts)).astype(np.int64)
-    enter = np.sort(np.repeat(seg_start, counts) + offsets)
 
-    occupants.keep_after(block_start)
-    if plan.traits is None:
-        customer = _assign_customers(rng, plan.customers, enter, enter + duration, occupants, block_start)
-    else:
-        customer = _assign_weighted(rng, plan, enter, base, occupants, block_start)
-        duration = _scaled(plan, base, customer)
-    occupants.add(customer, enter, enter + duration)
-    return Visits(enter, duration, customer, first_visit)
+    order: np.ndarray  # int32 customers, grouped by segment
+    cdf: np.ndarray  # float64 cumulative weights in that order
+    start: np.ndarray
+    stop: np.ndarray
+    factor: np.ndarray  # visit-length factor of each segment
+    segment_cdf: np.ndarray  # cumulative share of arrivals of each segment
 
-
-def _scaled(plan: Plan, base: np.ndarray, customer: np.ndarray) -> np.ndarray:
-    """Visit lengths stretched by each customer's segment factor (mean 1 over arrivals)."""
-    factor = plan.traits.visit_factor[customer]
-    return np.clip(np.rint(base * factor), 1, plan.max_visit).astype(np.int64)
-
-
-def _assign_weighted(
-    rng: np.random.Generator,
-    plan: Plan,
-    enter: np.ndarray,
-    base: np.ndarray,
-    occupants: _Occupants,
-    block_start: int,
-) -> np.ndarray:
-    """Customers drawn by their segments' frequency weights, nobody inside twice at once.
-
-    As :func:`_assign_customers`, but a visit's length depends on who makes it, so the clash
-    check is made again with each round's lengths; a crowded block is settled in arrival order.
-    """
-    cdf = np.cumsum(plan.traits.weight)
-    last = plan.customers - 1
-
-    def draw(size: int) -> np.ndarray:
-        return np.minimum(np.searchsorted(cdf, rng.random(size) * cdf[-1], side="right"), last).astype(
-            np.int32
+    @classmethod
+    def of(cls, plan: Plan) -> _Picker:
+        traits, n = plan.traits, plan.customers
+        if traits is None:
+            group = np.zeros(n, dtype=np.int64)
+            weight = np.full(n, 1.0 / n)
+            factor_of = np.ones(n)
+        else:
+            group = traits.row.astype(np.int64)
+            weight, factor_of = traits.weight, traits.visit_factor
+        order = np.argsort(group, kind="stable").astype(np.int32)
+        groups = int(group.max()) + 1
+        sizes = np.bincount(group, minlength=groups)
+        stop = np.cumsum(sizes)
+        start = stop - sizes
+        factor = np.ones(groups)
+        factor[group] = factor_of
+        share = np.bincount(group, weights=weight, minlength=groups)
+        return cls(
+            order,
+            np.cumsum(weight[order]),
+            np.r_[start, 0],
+            np.r_[stop, n],
+            factor,
+            np.cumsum(share) / share.sum(),
         )
 
-    chosen = draw(len(enter))
-    held = len(occupants.customer)
-    enter_rel = np.concatenate([occupants.enter, enter]) - block_start
-    index = np.arange(held + len(enter))
-    for _ in range(VECTOR_ROUNDS):
-        exit_rel = np.concatenate([occupants.exit, enter + _scaled(plan, base, chosen)]) - block_start
-        who = np.concatenate([occupants.customer, chosen]).astype(np.int64)
-        order = np.lexsort((index, enter_rel, who))
-        keys = (who[order] << 32) | exit_rel[order]
-        before = np.maximum.accumulate(keys)[:-1]
-        rows = order[1:]
-        clash = ((before >> 32) == who[rows]) & ((before & 0xFFFFFFFF) >= enter_rel[rows])
-        redraw = rows[clash] - held
-        if redraw.size == 0:
-            return chosen
-        chosen[redraw] = draw(redraw.size)
-    busy_until = dict(zip(occupants.customer.tolist(), occupants.exit.tolist(), strict=True))
-    weight = plan.traits.weight
-    for i, since in enumerate(enter.tolist()):
-        who = int(chosen[i])
-        until = since + int(_scaled(plan, base[i : i + 1], chosen[i : i + 1])[0])
-        if busy_until.get(who, -1) >= since:
-            free = np.array(
-                [c for c in range(plan.customers) if busy_until.get(c, -1) < since], dtype=np.int64
-            )
-            if not free.size:
-                raise CapacityError(
-                    f"all {plan.customers} customers of the list are inside at once: the list is too "
-                    f"small for this occupancy"
-                )
-            share = np.cumsum(weight[free])
-            who = int(
-                free[min(int(np.searchsorted(share, rng.random() * share[-1], side="right")), free.size - 1)]
-            )
-            chosen[i] = who
-            until = since + int(_scaled(plan, base[i : i + 1], chosen[i : i + 1])[0])
-        busy_until[who] = until
-    return chosen
+    def draw(self, rng: np.random.Generator, group: np.ndarray) -> np.ndarray:
+        """One customer per entry of ``group`` (a segment, or ``len(factor)`` for anyone)."""
+        lo, hi = self.start[group], self.stop[group]
+        base = np.where(lo > 0, self.cdf[np.maximum(lo - 1, 0)], 0.0)
+        top = self.cdf[hi - 1]
+        at = np.searchsorted(self.cdf, base + rng.random(len(group)) * (top - base), side="right")
+        return self.order[np.clip(at, lo, hi - 1)]
 
 
-def _visit_lengths(rng: np.random.Generator, plan: Plan, expected: float) -> np.ndarray:
-    """The visit lengths of a block's arrivals, whose number follows from the lengths.
+class VisitDrawer:
+    """Draws the blocks' visits in order: arrivals, parties, checkout turns and customers.
 
-    Lengths are drawn first; arrivals are then taken until their lengths add up to what the
-    expected number of arrivals at the mean visit length adds up to (the last one kept with
-    the probability that makes the sum right on average). So the visit-seconds the block adds,
-    and with them the time-average number inside, honour the target up to one visit, instead
-    of scattering with the Poisson count and the gamma lengths (a week at 6 inside would be a
-    few percent off for some seeds).
+    The sequential part of the engine. A block's visits are complete once every party's turn
+    at the checkout is settled: the queue serves parties in the order they reach it, across
+    blocks, so a party that reaches it after its block's end waits for the next blocks to be
+    drawn (:meth:`complete`). Who is inside, the lanes, and the visit-seconds drawn beyond the
+    target so far (``debt``, which the next block's arrivals make up for, so realised waits and
+    segments' visit lengths keep Little's law) carry from block to block.
     """
-    mean_visit = plan.config.mean_visit_seconds
-    wanted = expected * mean_visit
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.block = 0  # next block to draw
+        self.next_visit = 0
+        self.occupants = _Occupants()
+        self.debt = 0.0  # person-seconds drawn beyond the target so far
+        self.next_party = 0
+        self.queue = CheckoutQueue(plan.lanes) if plan.lanes is not None else None
+        self.pending: dict[str, np.ndarray] = {}
+        self.open: dict[int, Visits] = {}  # drawn blocks with parties still waiting, by block
+        self.picker = _Picker.of(plan)
+
+    def __getstate__(self) -> dict:
+        # Shipped to workers without the plan's tables: they bind their own (see snapshot).
+        state = dict(self.__dict__)
+        state["plan"] = state["picker"] = None
+        state["open"] = {}
+        return state
+
+    def snapshot(self, plan: Plan | None = None) -> VisitDrawer:
+        """A copy to draw on from here (blocks drawn before it are not filled in by the copy).
+
+        ``plan`` binds a copy that travelled without its plan (the same settings' plan).
+        """
+        twin = VisitDrawer.__new__(VisitDrawer)
+        twin.__dict__.update(self.__dict__)
+        if plan is not None and twin.plan is not plan:
+            twin.plan, twin.picker = plan, _Picker.of(plan)
+        twin.occupants = self.occupants.copy()
+        twin.queue = None if self.queue is None else self.queue.copy()
+        twin.pending = dict(self.pending)
+        twin.open = {}
+        return twin
+
+    def complete(self, block: int) -> bool:
+        """Whether every party of a drawn block has had its turn at the checkout."""
+        return block not in self.open
+
+    def draw(self) -> tuple[int, Visits]:
+        """Draw the next block's visits (see :meth:`complete` for when they are final)."""
+        plan, config = self.plan, self.plan.config
+        block = self.block
+        self.block += 1
+        rng = _stream(config.seed, _ARRIVALS, block)
+        block_start = plan.origin + block * plan.block_seconds
+        block_end = block_start + plan.block_seconds
+        # Piecewise-constant rate: cut the block at UTC hour boundaries.
+        cuts = np.arange((block_start // 3600 + 1) * 3600, block_end, 3600, dtype=np.int64)
+        seg_start = np.concatenate([[block_start], cuts])
+        seg_len = np.diff(np.concatenate([seg_start, [block_end]]))
+        seg_expected = plan.hourly_rate[profile_hour(seg_start // 3600, len(plan.hourly_rate))] * seg_len
+        target = float(seg_expected.sum()) * config.mean_visit_seconds
+        size, planned, group = _parties(rng, plan, self.picker, target - self.debt)
+        self.debt += float(size @ planned) - target
+        count = len(planned)
+        # The block's arrivals are fixed by its visit-seconds; how they fall into its hours is a
+        # multinomial draw by the profile, so hours and days vary as a real store's do (the same
+        # count for every Monday hour would give synthetic data away) while the occupancy holds.
+        total = float(seg_expected.sum())
+        share = seg_expected / total if total > 0 else np.full(len(seg_expected), 1 / len(seg_expected))
+        counts = rng.multinomial(count, share / share.sum())
+        offsets = np.floor(rng.random(count) * np.repeat(seg_len, counts)).astype(np.int64)
+        enter = np.sort(np.repeat(seg_start, counts) + offsets)
+
+        grouped = bool((size > 1).any())
+        lag = member_lags(rng, size) if grouped else np.zeros(count, np.int64)
+        first = np.cumsum(size) - size
+        person_enter = np.repeat(enter, size) + lag
+        order = np.argsort(person_enter, kind="stable") if grouped else np.arange(count)
+        visit_of = np.empty(len(order), dtype=np.int64)
+        visit_of[order] = np.arange(len(order))
+        slot = np.arange(len(order)) - np.repeat(first, size)
+        party = np.full((count, 3), -1, dtype=np.int64)
+        party[np.repeat(np.arange(count), size), slot] = visit_of
+        lags = np.zeros((count, 3), dtype=np.int64)
+        lags[np.repeat(np.arange(count), size), slot] = lag
+        visits = Visits(
+            person_enter[order],
+            np.full(len(order), -1, dtype=np.int64),
+            np.zeros(len(order), dtype=np.int32),
+            self.next_visit,
+            party if grouped else None,
+            lags if grouped else None,
+        )
+        if self.queue is None:
+            visits.duration[:] = np.repeat(planned, size)[order]
+        else:
+            visits.checkout = {
+                "arrive": np.zeros(count, np.int64),
+                "lane": np.zeros(count, np.int16),
+                "position": np.zeros(count, np.int16),
+                "steps": np.full((count, QUEUE_CELLS), -1, np.int64),
+                "done": np.zeros(count, np.int64),
+            }
+            self._queue_up(rng, block, visits, enter, size, planned, party, lags)
+            self._settle(block_end)
+
+        known = visits.duration >= 0
+        exit_time = np.where(known, visits.enter + visits.duration, UNSETTLED + block_start)
+        leader_rows = party[:, 0] if grouped else np.arange(count)
+        # Leaders are drawn from the segment their visit length was drawn for; members from anyone.
+        who_group = np.full(len(order), len(self.picker.factor), dtype=np.int64)
+        who_group[leader_rows] = group
+        self.occupants.keep_after(block_start)
+        customer = _assign(rng, self.picker, visits.enter, exit_time, who_group, self.occupants, block_start)
+        visits.customer[:] = customer
+        self.occupants.add(
+            customer, visits.enter, exit_time, self.next_visit + np.arange(len(order), dtype=np.int64)
+        )
+        self.next_visit += len(order)
+        return block, visits
+
+    def _queue_up(self, rng, block, visits, enter, size, planned, party, lags) -> None:
+        """Queue a block's parties for the checkout at the moment each reaches it."""
+        plan, config = self.plan, self.plan.config
+        lanes = plan.lanes
+        count = len(enter)
+        service = service_times(rng, count, config.checkout_service_seconds, config.checkout_service_spread)
+        pick = rng.random(count)
+        walk = config.walk_seconds_per_cell
+        budget = plan.wait_budget[profile_hour(enter // 3600, len(plan.wait_budget))]
+        # Shopping takes what the visit's length leaves after the expected wait, the service
+        # and the walk out; the realised wait makes the visit longer or shorter, and the debt
+        # of visit-seconds evens that out over the next blocks' arrivals.
+        shop = np.rint(planned - budget - service - walk * float(lanes.out.mean())).astype(np.int64)
+        arrive = enter + np.maximum(shop, walk * _nearest_line(plan))
+        if count:
+            self.open[block] = visits
+        fresh = {
+            "arrive": arrive,
+            "busy": lags.max(axis=1),
+            "service": service,
+            "pick": pick,
+            "block": np.full(count, block, np.int64),
+            "party": np.arange(count, dtype=np.int64),
+            "seq": self.next_party + np.arange(count, dtype=np.int64),
+            "enter": enter,
+            "size": size,
+            "planned": planned,
+            "visits": np.where(party >= 0, party + self.next_visit, -1),
+            "lags": lags,
+        }
+        self.next_party += count
+        self.pending = (
+            {name: np.concatenate([self.pending[name], values]) for name, values in fresh.items()}
+            if self.pending
+            else fresh
+        )
+
+    def _settle(self, until: int) -> None:
+        """Serve, in order of reaching the checkout, every waiting party that reaches it before
+        ``until`` (when all who could come earlier are drawn)."""
+        pending = self.pending
+        due = pending["arrive"] < until
+        if not due.any():
+            return
+        rows = np.flatnonzero(due)
+        rows = rows[np.lexsort((pending["seq"][rows], pending["arrive"][rows]))]
+        take = {name: values[rows] for name, values in pending.items()}
+        self.pending = {name: values[~due] for name, values in pending.items()}
+        served = self.queue.serve(take["arrive"], take["busy"], take["service"], take["pick"])
+        walk = self.plan.config.walk_seconds_per_cell
+        leave = served["done"] + walk * self.plan.lanes.out[served["lane"]]
+        length = leave - take["enter"]
+        self.debt += float(take["size"] @ (length - take["planned"]))
+        member = take["visits"] >= 0
+        self.occupants.settle(take["visits"][member], (leave[:, None] + take["lags"])[member])
+        for block in np.unique(take["block"]).tolist():
+            visits = self.open.get(block)
+            if visits is None:
+                continue
+            mine = take["block"] == block
+            party, enter = take["party"][mine], take["enter"][mine]
+            checkout = visits.checkout
+            checkout["arrive"][party] = take["arrive"][mine] - enter
+            checkout["lane"][party] = served["lane"][mine]
+            checkout["position"][party] = served["position"][mine]
+            steps = served["steps"][mine]
+            checkout["steps"][party] = np.where(steps >= 0, steps - enter[:, None], -1)
+            checkout["done"][party] = served["done"][mine] - enter
+            people = take["visits"][mine]
+            inside = people >= 0
+            visits.duration[people[inside] - visits.first_visit] = np.broadcast_to(
+                length[mine][:, None], people.shape
+            )[inside]
+            if (visits.duration >= 0).all():
+                del self.open[block]
+
+
+def _nearest_line(plan: Plan) -> int:
+    """Fewest steps from any entrance to any checkout: the least time before reaching the line."""
+    lanes, layout = plan.lanes, plan.layout
+    counters = np.arange(len(lanes)) * (QUEUE_CELLS + 1)
+    return int(lanes.reach[counters][:, layout.entrances].min())
+
+
+def _parties(
+    rng: np.random.Generator, plan: Plan, picker: _Picker, wanted: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The sizes, planned visit lengths and segments of a block's parties.
+
+    Lengths are drawn first (a gamma draw times the segment's factor, the segment drawn by its
+    share of arrivals); parties are then taken until their person-seconds add up to ``wanted``
+    (the last one kept with the probability that makes the sum right on average). So the
+    visit-seconds a block adds, and with them the time-average number inside, honour the
+    target up to one visit, instead of scattering with a Poisson count and the gamma lengths.
+    """
+    config = plan.config
+    mean_visit = config.mean_visit_seconds
+    share = config.group_share
+    segments = len(picker.factor)
+    empty = np.empty(0, np.int64)
+    if wanted <= 0:
+        return empty, empty, empty
     scale = mean_visit / VISIT_SHAPE
-    pool = np.empty(0, np.int64)
-    size = int(expected * 1.1 + 6 * math.sqrt(expected) + 16)
-    while True:
-        more = np.rint(rng.standard_gamma(VISIT_SHAPE, size) * scale)
-        pool = np.concatenate([pool, np.clip(more, 1, plan.max_visit).astype(np.int64)])
-        total = np.cumsum(pool)
-        if total[-1] >= wanted:
-            break
-    count = int(np.searchsorted(total, wanted, side="left"))  # lengths that stay below wanted
-    below = float(total[count - 1]) if count else 0.0
-    # Keep the next one with probability (wanted - below) / its length: the sum is then right
-    # on average.
-    if rng.random() * float(pool[count]) < wanted - below:
+    expected = wanted / (mean_visit * plan.mean_party)
+    size_hint = int(expected * 1.1 + 6 * math.sqrt(expected) + 16)
+    pools: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    total = 0.0
+    while total < wanted:
+        group = (
+            np.minimum(np.searchsorted(picker.segment_cdf, rng.random(size_hint), side="right"), segments - 1)
+            if segments > 1
+            else np.zeros(size_hint, np.int64)
+        )
+        gamma = rng.standard_gamma(VISIT_SHAPE, size_hint) * scale * picker.factor[group]
+        length = np.clip(np.rint(gamma), 1, plan.max_visit).astype(np.int64)
+        size = party_sizes(rng.random(size_hint), share) if share > 0 else np.ones(size_hint, np.int64)
+        pools.append((size, length, group))
+        total += float(size @ length)
+    size, length, group = (np.concatenate(part) for part in zip(*pools, strict=True))
+    person_seconds = np.cumsum(size * length)
+    count = int(np.searchsorted(person_seconds, wanted, side="left"))  # parties that stay below
+    below = float(person_seconds[count - 1]) if count else 0.0
+    if rng.random() * float(size[count] * length[count]) < wanted - below:
         count += 1
-    return pool[:count]
+    return size[:count], length[:count], group[:count]
 
 
-def _assign_customers(
+def _assign(
     rng: np.random.Generator,
-    customers: int,
+    picker: _Picker,
     enter: np.ndarray,
     exit_time: np.ndarray,
+    group: np.ndarray,
     occupants: _Occupants,
     block_start: int,
 ) -> np.ndarray:
-    chosen = rng.integers(0, customers, len(enter), dtype=np.int32)
+    """Customers for a block's visits, each drawn within its group, nobody inside twice at once.
+
+    All visits are drawn at once; those whose customer would still be inside from an earlier
+    visit are redrawn, all conflicts at once, for a number of rounds; a crowded block is then
+    settled one visit at a time.
+    """
+    chosen = picker.draw(rng, group)
     held = len(occupants.customer)
     enter_rel = np.concatenate([occupants.enter, enter]) - block_start
-    exit_rel = np.concatenate([occupants.exit, exit_time]) - block_start
+    exit_rel = np.minimum(np.concatenate([occupants.exit, exit_time]) - block_start, (1 << 32) - 1)
     index = np.arange(held + len(enter))
     for _ in range(VECTOR_ROUNDS):
         who = np.concatenate([occupants.customer, chosen]).astype(np.int64)
@@ -357,33 +614,25 @@ def _assign_customers(
         redraw = rows[clash] - held
         if redraw.size == 0:
             return chosen
-        chosen[redraw] = rng.integers(0, customers, redraw.size, dtype=np.int32)
+        chosen[redraw] = picker.draw(rng, group[redraw])
     # Crowded: redraws keep displacing each other, so settle the block in arrival order.
-    return _assign_in_order(rng, customers, enter, exit_time, occupants, chosen)
-
-
-def _assign_in_order(
-    rng: np.random.Generator,
-    customers: int,
-    enter: np.ndarray,
-    exit_time: np.ndarray,
-    occupants: _Occupants,
-    chosen: np.ndarray,
-) -> np.ndarray:
     busy_until = dict(zip(occupants.customer.tolist(), occupants.exit.tolist(), strict=True))
-    chosen = chosen.copy()
-    for i, (since, until, drawn) in enumerate(
-        zip(enter.tolist(), exit_time.tolist(), chosen.tolist(), strict=True)
-    ):
-        who = drawn
+    weight = np.diff(picker.cdf, prepend=0.0)
+    customers = len(picker.order)
+    for i, (since, until) in enumerate(zip(enter.tolist(), exit_time.tolist(), strict=True)):
+        who = int(chosen[i])
         if busy_until.get(who, -1) >= since:
-            free = [c for c in range(customers) if busy_until.get(c, -1) < since]
-            if not free:
+            lo, hi = int(picker.start[group[i]]), int(picker.stop[group[i]])
+            pool = picker.order[lo:hi]
+            free = np.array([busy_until.get(c, -1) < since for c in pool.tolist()])
+            if not free.any():
                 raise CapacityError(
-                    f"all {customers} customers of the list are inside at once: the list is too "
-                    f"small for this occupancy"
+                    f"all {customers} customers of the list (or of a segment) are inside at once: the "
+                    f"list is too small for this occupancy"
                 )
-            who = free[int(rng.integers(0, len(free)))]
+            share = np.cumsum(weight[lo:hi][free])
+            at = min(int(np.searchsorted(share, rng.random() * share[-1], side="right")), share.size - 1)
+            who = int(pool[free][at])
             chosen[i] = who
         busy_until[who] = until
     return chosen
@@ -400,15 +649,19 @@ def walk_visits(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> dic
     config = plan.config
     rng = _stream(config.seed, _WALK, block)
     traits = plan.traits
+    # A party makes one trip, its leader's: members follow it (see block_events).
+    lead = slice(None) if visits.party is None else visits.party[:, 0]
+    customer = visits.customer[lead]
     return build_trips(
         plan.layout,
         config,
         rng,
-        visits.enter,
-        visits.duration,
-        pace[visits.customer],
+        visits.enter[lead],
+        visits.duration[lead],
+        pace[customer],
         dwell_quantiles(config.dwell_spread),
-        None if traits is None or traits.stop_cdf is None else (traits.stop_cdf, traits.row[visits.customer]),
+        None if traits is None or traits.stop_cdf is None else (traits.stop_cdf, traits.row[customer]),
+        visits.checkout,
     )
 
 
@@ -452,13 +705,32 @@ def block_events(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> di
     key_base = plan.origin + block * plan.block_seconds
     keys = ((ts - key_base) << 32) | walked["rank"]
     keys.sort()
-    first = np.searchsorted(keys, (plan.config.start - key_base) << 32)
+    # Members trail their leader by a few seconds: their copies of events just before the
+    # start fall after it.
+    lead_in = 0 if visits.party is None else MAX_LAG
+    first = np.searchsorted(keys, (plan.config.start - lead_in - key_base) << 32)
     # A rank names its row through this table (focus events are appended after the others).
     row_of_rank = np.empty(2 * len(ts) + 1, dtype=np.int32)
     row_of_rank[walked["rank"]] = np.arange(len(ts), dtype=np.int32)
     order = row_of_rank[keys[first:] & 0xFFFFFFFF]
     cell = walked["cell"][order]
     visit = walked["visit"][order]
+    if visits.party is not None:
+        parts = {"ts": ts[order], "event": walked["event"][order], "cell": cell, "visit": visit}
+        parts["dep"] = walked["dep"][order]
+        parts = _with_members(parts, visits.party, visits.lag)
+        cut = int(np.searchsorted(parts["ts"], plan.config.start, side="left"))
+        parts = {name: values[cut:] for name, values in parts.items()}
+        cell, visit = parts["cell"], parts["visit"]
+        return {
+            "ts": parts["ts"],
+            "event": parts["event"],
+            "customer": visits.customer[visit],
+            "x": layout.cell_x[cell],
+            "y": layout.cell_y[cell],
+            "visit": visits.first_visit + visit.astype(np.int64),
+            "dep": parts["dep"],
+        }
     return {
         "ts": ts[order],
         "event": walked["event"][order],
@@ -542,15 +814,25 @@ def iter_event_blocks(
         )
 
 
-def _visits_per_block(plan: Plan, end: int | None) -> Iterator[tuple[int, Visits]]:
-    occupants = _Occupants()
-    next_visit = 0
-    for block in itertools.count():
-        if end is not None and plan.origin + block * plan.block_seconds >= end:
+def _visits_per_block(
+    plan: Plan, end: int | None, drawer: VisitDrawer | None = None
+) -> Iterator[tuple[int, Visits]]:
+    """Complete blocks of visits in order, from the drawer's next block up to ``end``.
+
+    A block is handed on once all its parties have had their checkout turn, which can take
+    drawing a few more blocks (so blocks past ``end`` may be drawn, never handed on).
+    """
+    drawer = VisitDrawer(plan) if drawer is None else drawer
+    held: list[tuple[int, Visits]] = []
+    while True:
+        while held and drawer.complete(held[0][0]):
+            yield held.pop(0)
+        beyond = end is not None and plan.origin + drawer.block * plan.block_seconds >= end
+        if beyond and not held:
             return
-        visits = draw_visits(plan, block, occupants, next_visit)
-        next_visit += len(visits)
-        yield block, visits
+        block, visits = drawer.draw()
+        if not beyond:
+            held.append((block, visits))
 
 
 def _build_in_workers(

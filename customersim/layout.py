@@ -209,23 +209,6 @@ class StoreLayout:
         return table, degree
 
     @functools.cached_property
-    def checkout_steps(self) -> np.ndarray:
-        """Steps from every cell to each checkout and on through the nearest exit, plus the step
-        out of the door: row ``k`` is for ``checkouts[k]``, column the cell (int32).
-
-        Trips ask this of every cell a shopper may stand at before each stop is made, so it is
-        a table lookup instead of a distance query per cell.
-        """
-        size = self.width * self.height
-        table = np.zeros((len(self.checkouts), size), dtype=np.int32)
-        cells = np.arange(size, dtype=np.int32)
-        for k, counter in enumerate(self.checkouts.tolist()):
-            table[k] = self.router.distance(cells, np.full(size, counter, dtype=np.int32))
-            table[k] += int(self.door_distance[counter]) + 1
-        table.setflags(write=False)
-        return table
-
-    @functools.cached_property
     def mean_stop_distance(self) -> float:
         """Mean walking distance between two stop cells (sizes the engine's blocks)."""
         cells, _ = self.stop_cells

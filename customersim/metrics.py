@@ -339,3 +339,57 @@ def visits_per_customer(frame: pd.DataFrame, customers: pd.Index | None = None) 
         counts = counts.reindex(pd.Index(customers, dtype=str), fill_value=0).sort_values(ascending=False)
     counts.index.name = "customer_id"
     return counts
+
+
+def queue_waits(frame: pd.DataFrame, layout) -> pd.Series:
+    """Each visit's time at the checkout: from reaching the line to leaving the checkout.
+
+    The service is the visit's longest stay at a checkout cell (walking past a till is one
+    step); the wait begins where the visit's unbroken run of steps on checkout-line cells (any
+    lane's checkout and queue cells) that ends with the service begins, and ends with the
+    first step off the checkout. Visits whose line or service is cut by the window are left
+    out.
+
+    Args:
+        frame: an events frame.
+        layout: the store's :class:`customersim.layout.StoreLayout`.
+
+    Returns:
+        Seconds per visit (int64), indexed by visit key; empty when the layout has no checkout.
+    """
+    from customersim.queues import checkout_lanes
+
+    lanes = checkout_lanes(layout)
+    empty = pd.Series([], dtype="int64", name="queue_wait_seconds")
+    if lanes is None or frame.empty:
+        return empty
+    keys = visit_keys(frame)
+    codes = event_codes(frame, strict=True)
+    story = np.flatnonzero(codes != FOCUS)
+    ts, visit = frame["ts"].to_numpy(np.int64)[story], keys[story]
+    cell = (frame["y"].to_numpy(np.int64) * layout.width + frame["x"].to_numpy(np.int64))[story]
+    order = np.lexsort((np.arange(len(story)), ts, visit))
+    ts, visit, cell, code = ts[order], visit[order], cell[order], codes[story][order]
+    line_cells = np.unique(
+        np.concatenate([lanes.cells[k, : d + 1] for k, d in enumerate(lanes.depth.tolist())])
+    )
+    on_line = np.isin(cell, line_cells) & (code == MOVE)
+    at_till = np.isin(cell, layout.checkouts) & (code == MOVE)
+    same_next = np.r_[visit[1:] == visit[:-1], False]
+    stay = np.where(at_till & same_next, np.r_[ts[1:], 0] - ts, -1)
+    if not (stay > 0).any():
+        return empty
+    # The visit's longest stay at a till, and the run of line cells it ends.
+    rows = np.flatnonzero(stay >= 0)
+    best = pd.Series(stay[rows], index=rows).groupby(visit[rows]).idxmax().to_numpy()
+    breaks = ~on_line | np.r_[True, visit[1:] != visit[:-1]]
+    run = np.cumsum(np.r_[True, breaks[1:] | ~on_line[:-1]])
+    first_row = pd.Series(np.arange(len(ts))).groupby(run).min().to_numpy()
+    begin_row = first_row[run[best] - 1]
+    # A run that opens the visit's story began before the window: its start is unknown.
+    whole = (begin_row > 0) & (visit[np.maximum(begin_row - 1, 0)] == visit[begin_row])
+    best, begin_row = best[whole], begin_row[whole]
+    waits = ts[best + 1] - ts[begin_row]
+    return pd.Series(
+        waits, index=pd.Index(visit[best], name="visit"), dtype="int64", name="queue_wait_seconds"
+    )

@@ -3,11 +3,16 @@
 The story of one trip: the shopper comes in at an entrance and picks a *stop*, a cell of a
 department chosen by the departments' attraction (in the open store, any cell, so stops spread
 over the whole floor). They walk the shortest way there at ``walk_seconds_per_cell``, browse (a
-few moves inside the department, with a dwell at each cell), pick the next stop, and so on. A
-stop is only begun when, after it, there is still time to walk to the checkout, pay and walk to
-the nearest exit: the visit lasts exactly its drawn length ``D`` (which keeps Little's law), so
-the time left over after the last stop is spent queueing at the checkout (or, in a store without
-one, lingering at the last stop). A visit too short for even the walk out walks it faster.
+few moves inside the department, with a dwell at each cell), pick the next stop, and so on.
+
+In a store with checkouts, the engine has already given each visit its turn at the checkout
+(:mod:`customersim.queues`): the moment it reaches its place in a lane's line, the moments it
+steps forward, and the end of its service. A stop is only begun when, after it, there is still
+time to walk to that place in the line; the time left over after the last stop is spent
+lingering there, and the walk leaves so as to arrive on time. After the service the shopper
+walks to the nearest exit. In a store without checkouts a stop is only begun when there is
+still time to walk to the exit before the visit's drawn length ``D`` is up, and the time left
+over is spent at the last stop. A visit too short for even the walk walks it faster.
 
 A shopper who stays ``focus_seconds`` in one department (the stay begins at the first step into
 it and lasts while the steps stay inside it) gets a ``focus`` event at the moment the threshold is
@@ -29,14 +34,13 @@ import numpy as np
 from customersim.config import SimConfig
 from customersim.frame import ENTER, EXIT, FOCUS, MOVE
 from customersim.layout import StoreLayout
+from customersim.queues import QUEUE_CELLS, checkout_lanes
 from customersim.segments import pick_stops
 
 # Mean number of moves while browsing at a stop (Poisson): a few cells of a department.
 BROWSE_MOVES = 2.0
 # At most this many browsing moves per stop (the Poisson tail beyond it is under 0.5 %).
 MAX_BROWSE_MOVES = 6
-# The checkout (queue and paying) takes at least about this many dwells.
-CHECKOUT_DWELLS = 2.0
 # Stops planned beyond this many seconds into a visit are past any visit's end anyway.
 INT32_CAP = 1 << 30
 
@@ -50,6 +54,7 @@ def build_trips(
     pace: np.ndarray,
     quantiles: np.ndarray,
     affinity: tuple[np.ndarray, np.ndarray] | None = None,
+    checkout: dict[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """The events of every visit: visit-major, then the focus events, each ranked into place.
 
@@ -62,6 +67,11 @@ def build_trips(
         quantiles: equally likely dwell values of mean 1 (see ``engine.dwell_quantiles``).
         affinity: cumulative stop probabilities per customer segment and each visit's row of
             them (see :mod:`customersim.segments`); None: the layout's own attractions.
+        checkout: each visit's turn at the checkout queue (see :mod:`customersim.queues`), in
+            seconds since entering: ``arrive`` (reaching the line), ``lane``, ``position``
+            (cells behind the checkout it joins), ``steps`` (moments of stepping forward) and
+            ``done`` (service end); the visit then walks out and leaves at ``duration``. None:
+            the layout has no checkout.
 
     Returns:
         ``ts`` (int64), ``cell`` (int32), ``event`` (int8 codes), ``visit`` (int32 index of the
@@ -85,20 +95,21 @@ def build_trips(
         entrances[rng.integers(0, len(entrances), n)] if len(entrances) > 1 else np.full(n, entrances[0])
     ).astype(np.int32)
     start_cell = position.copy()
-    checkouts = layout.checkouts
     size = layout.width * layout.height
-    if len(checkouts):
-        which = rng.integers(0, len(checkouts), n) if len(checkouts) > 1 else np.zeros(n, np.int64)
-        counter = checkouts[which].astype(np.int32)
-        counter_out = layout.door_distance[counter].astype(np.int64)
-        counter_time = np.rint(dwells(np.arange(n), 1)[:, 0] * CHECKOUT_DWELLS).astype(np.int64)
-        steps_out = layout.checkout_steps.ravel()
-        table_row = (which * size).astype(np.int32)
-        counter_time32 = counter_time.astype(np.int32)
+    if checkout is not None:
+        lanes = checkout_lanes(layout)
+        lane = checkout["lane"].astype(np.int64)
+        joined = checkout["position"].astype(np.int64)
+        join_row = (lane * (QUEUE_CELLS + 1) + joined).astype(np.int32) * size
+        join_cell = lanes.cells[lane, joined]
+        reach = lanes.reach.ravel()
+        # Shopping ends in time to walk to the line's end and reach it when the queue says.
+        limit = checkout["arrive"].astype(np.int64)
+        limit32 = limit.astype(np.int32)
 
         def finish(cells: np.ndarray, visits: np.ndarray) -> np.ndarray:
-            """Seconds from standing at ``cells`` (one row per visit) to leaving the store."""
-            return walk * steps_out[table_row[visits][:, None] + cells] + counter_time32[visits][:, None]
+            """Seconds from standing at ``cells`` (one row per visit) to reaching the line."""
+            return walk * reach[join_row[visits][:, None] + cells]
     else:
         door_out = (walk * (layout.door_distance.astype(np.int64) + 1)).astype(np.int32)
 
@@ -203,27 +214,22 @@ def build_trips(
         shopping = a[exhausted]
         wanted[shopping] *= 2
 
-    everyone = np.arange(n)
-    if len(checkouts):
-        to_counter = router.distance(position, counter).astype(np.int64)
-        middle, out = counter, counter_out
+    if checkout is not None:
+        _queue_legs(layout, checkout, walk, limit, position, elapsed, join_cell, legs, moves, local)
+        limit = duration.astype(np.int64)
+        exit_cell = lanes.exit_cell[lane]
     else:
-        to_counter, middle = np.zeros(n, np.int64), position
         out = layout.door_distance[position].astype(np.int64)
-    exit_cell = layout.nearest_exit[middle]
-    available = limit - elapsed
-    # The shopper reaches the exit door one walking step before leaving through it, as the
-    # first step of a walk is taken one step's time after setting off.
-    on_time = (to_counter + out + 1) * walk <= available
-    # A visit too short for the walk out walks it faster, spreading the steps over its time.
-    hurry = np.maximum(to_counter + out + 1, 1)
-    first_span = np.where(on_time, to_counter * walk, available * to_counter // hurry)
-    second_span = np.where(on_time, out * walk, available * out // hurry)
-    second_start = np.where(on_time, limit - (out + 1) * walk, elapsed + first_span)
-    legs.append((everyone, local.copy(), position, middle, elapsed, to_counter, first_span))
-    local += to_counter
-    legs.append((everyone, local.copy(), middle, exit_cell, second_start, out, second_span))
-    local += out
+        exit_cell = layout.nearest_exit[position]
+        available = limit - elapsed
+        # The shopper reaches the exit door one walking step before leaving through it, as the
+        # first step of a walk is taken one step's time after setting off.
+        on_time = (out + 1) * walk <= available
+        # A visit too short for the walk out walks it faster, spreading the steps over its time.
+        span = np.where(on_time, out * walk, available * out // np.maximum(out + 1, 1))
+        leave = np.where(on_time, limit - (out + 1) * walk, elapsed)
+        legs.append((np.arange(n), local.copy(), position, exit_cell, leave, out, span))
+        local += out
 
     counts = local + 2
     first_row = np.cumsum(counts) - counts
@@ -253,6 +259,49 @@ def build_trips(
         {"ts": ts, "cell": cell, "event": event, "visit": visit, "dep": dep},
         math.ceil(config.focus_seconds),
     )
+
+
+def _queue_legs(layout, checkout, walk, arrive, position, elapsed, join_cell, legs, moves, local) -> None:
+    """The end of every visit at a checkout: the walk to its place in the line, a step forward
+    each time a party ahead leaves, service at the checkout, and the walk to the nearest exit.
+
+    The walk to the line leaves the last stop so as to arrive exactly at ``arrive`` (hurried
+    when the stops left too little time); the first step out of the checkout is taken when the
+    service ends, so the next party steps onto it no earlier.
+    """
+    lanes = checkout_lanes(layout)
+    n = len(arrive)
+    everyone = np.arange(n)
+    lane = checkout["lane"].astype(np.int64)
+    joined = checkout["position"].astype(np.int64)
+    to_join = layout.router.distance(position, join_cell).astype(np.int64)
+    available = arrive - elapsed
+    on_time = to_join * walk <= available
+    span = np.where(on_time, to_join * walk, available)
+    legs.append(
+        (
+            everyone,
+            local.copy(),
+            position,
+            join_cell,
+            np.where(on_time, arrive - span, elapsed),
+            to_join,
+            span,
+        )
+    )
+    local += to_join
+    if joined.any():
+        who = np.repeat(everyone, joined)
+        j = np.arange(int(joined.sum())) - np.repeat(np.cumsum(joined) - joined, joined)
+        when = checkout["steps"][who, j]
+        moves.append((who, local[who] + j, when, lanes.cells[lane[who], joined[who] - 1 - j]))
+        local += joined
+    counter = lanes.cells[lane, 0]
+    out = lanes.out[lane]
+    legs.append(
+        (everyone, local.copy(), counter, lanes.exit_cell[lane], checkout["done"] - walk, out, out * walk)
+    )
+    local += out
 
 
 def _walk_legs(router, legs, first_row, enter, ts, cell, rng) -> None:

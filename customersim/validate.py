@@ -4,7 +4,8 @@ Any frame can be checked, ours or one read from a file someone else wrote: the c
 their types, the grid and its floor plan, the doors, and every customer's story in time order.
 A customer is outside until an ``enter`` at an entrance door; inside they only ``move`` to a
 neighbouring walkable cell (never into a shelf or wall, and a diagonal step never cuts a
-shelf's corner); they ``exit`` from an exit door and are outside again. A ``focus`` event
+shelf's corner); they ``exit`` from an exit door and are outside again. A checkout serves one
+party (a shopper or a group) at a time. A ``focus`` event
 happens where the shopper stands, exactly ``focus_seconds`` after they stepped into a
 department they have not left since, once per such stay, naming that department. A frame is
 a window of time, so a customer's first events may belong to a visit that began before it (no
@@ -214,6 +215,7 @@ def validate_events(
         lambda r: [f"customer {ident[i]} has a focus event away from the cell they are at" for i in r],
     )
     _check_focus(found, frame, layout, grid, code, ts, cell, customer, order, ident)
+    _check_checkouts(found, layout, grid, code, ts, cell, customer, order, ident)
     found.add(
         "step",
         where((c_code == 2) & inside_before & ((dx != 0) | (dy != 0))),
@@ -346,6 +348,67 @@ def _check_focus(
         story[np.flatnonzero(starts)[missing]],
         lambda r: [
             f"customer {ident[i]} stays over {threshold} s in {names[place[i]]!r} without a focus event"
+            for i in r
+        ],
+    )
+
+
+def _check_checkouts(
+    found: _Collector,
+    layout: StoreLayout,
+    config: SimConfig,
+    code: np.ndarray,
+    ts: np.ndarray,
+    cell: np.ndarray,
+    customer: np.ndarray,
+    order: np.ndarray,
+    ident: np.ndarray,
+) -> None:
+    """A checkout serves one party at a time.
+
+    A service is a stay at a checkout cell longer than one walking step (a shopper walking
+    past a till is not served). Two services at one checkout must not overlap, unless they
+    are companions of one group: the same length, the later one starting at most
+    ``MAX_STEP_LAG`` seconds after the one before.
+    """
+    from customersim.groups import MAX_STEP_LAG
+
+    if not len(layout.checkouts) or not len(order):
+        return
+    story = order[code[order] != FOCUS]
+    who = customer[story]
+    at = cell[story]
+    on = np.isin(at, layout.checkouts) & (code[story] == MOVE)
+    has_next = np.r_[who[1:] == who[:-1], False]
+    rows = np.flatnonzero(on & has_next)
+    begin, end = ts[story[rows]], ts[story[rows + 1]]
+    served = end - begin > config.walk_seconds_per_cell
+    rows, begin, end = rows[served], begin[served], end[served]
+    if not rows.size:
+        return
+    till = at[rows]
+    by = np.lexsort((end, begin, till))
+    rows, begin, end, till = rows[by], begin[by], end[by], till[by]
+    length = end - begin
+    same_till = np.r_[False, till[1:] == till[:-1]]
+    # The latest end of the services before each one at the same checkout.
+    runs = np.cumsum(~same_till) - 1
+    offset = runs.astype(np.int64) * (int(end.max()) - int(begin.min()) + 1)
+    latest = np.r_[np.iinfo(np.int64).min, np.maximum.accumulate(end + offset)[:-1]] - offset
+    overlap = same_till & (begin < latest)
+    companion = (
+        same_till
+        & (np.r_[0, length[:-1]] == length)
+        & (begin - np.r_[0, begin[:-1]] <= MAX_STEP_LAG)
+        & (latest == np.r_[0, end[:-1]])
+    )
+    bad = story[rows[overlap & ~companion]]
+    found.add(
+        "checkout",
+        bad,
+        lambda r: [
+            f"customer {ident[i]} is served at the checkout ({cell[i] % config.width}, "
+            f"{cell[i] // config.width}) while another party is"
             for i in r
         ],
     )

@@ -84,6 +84,7 @@ def describe(
     target: float | None = None,
     start: int | None = None,
     end: int | None = None,
+    layout=None,
 ) -> Description:
     """Measure an events frame for the report.
 
@@ -93,6 +94,8 @@ def describe(
         name: how the report calls this dataset.
         target: the intended time-average number inside, if known.
         start, end: the window in epoch seconds (default: first event to last event).
+        layout: the store's :class:`customersim.layout.StoreLayout`, when known: its checkout
+            lines give the queue waits (otherwise cells whose ``dep`` is "checkout" do).
 
     Raises:
         ValueError: the frame has no events.
@@ -144,6 +147,11 @@ def describe(
     # Every frame has a dep column now; the open store leaves it empty.
     if "dep" in frame.columns and frame["dep"].notna().any():
         _describe_departments(description, frame, keys, events, dwell, stay_deps)
+    if layout is not None and len(layout.checkouts):
+        waits = metrics.queue_waits(frame, layout)
+        description.checkout_minutes = waits.to_numpy(np.float64) / 60
+        if len(waits):
+            description.headline["mean_queue_wait_seconds"] = float(waits.mean())
     return description
 
 
@@ -376,6 +384,7 @@ _HEADLINE_LABELS = {
     "share_of_moves_on_perimeter": ("Share of moves on the perimeter", "{:.0%}"),
     "share_of_time_in_departments": ("Share of time in departments", "{:.0%}"),
     "repeat_customers": ("Customers who came more than once", "{:.0%}"),
+    "mean_queue_wait_seconds": ("Mean time at the checkout, queue and service (s)", "{:.0f}"),
 }
 
 

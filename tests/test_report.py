@@ -110,3 +110,24 @@ def test_report_of_a_missing_file_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "nope.csv" in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "r.html").exists()
+
+
+def test_report_draws_the_checkout_time_of_a_layout_with_checkouts(tmp_path, capsys):
+    config = SimConfig(layout="supermarket", customers_average_in_store=10, hours=24, seed=2)
+    frame = simulate(config)
+    without = describe(frame)
+    assert "mean_queue_wait_seconds" not in without.headline and not len(without.checkout_minutes)
+    from customersim.layout import StoreLayout
+
+    described = describe(frame, layout=StoreLayout.from_floorplan(config.floorplan, config.neighbourhood))
+    # The default service is 100 s; at 10 inside the seven lanes rarely keep anyone waiting.
+    assert 90 < described.headline["mean_queue_wait_seconds"] < 140
+    assert len(described.checkout_minutes) > 0.9 * frame["visit"].nunique() - 50
+    path = tmp_path / "day.parquet"
+    frame.to_parquet(path)
+    out = tmp_path / "report.html"
+    assert main(["report", str(path), "--layout", "supermarket", "--out", str(out)]) == 0
+    page = out.read_text()
+    assert "Checkout: from joining the lane to leaving" in page and "Mean time at the checkout" in page
+    assert main(["report", str(path), "--layout", "nowhere", "--out", str(out)]) == 1
+    assert "nowhere" in capsys.readouterr().err

@@ -30,6 +30,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="N",
         help="the intended mean number inside, drawn on the occupancy figure",
     )
+    parser.add_argument(
+        "--layout",
+        metavar="NAME|TOML",
+        help="the store layout the data was made for: its checkout lines give the queue waits",
+    )
     parser.set_defaults(handler=report_command)
 
 
@@ -37,11 +42,22 @@ def report_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from customersim.files import read_events
     from customersim.report import describe, report_html
 
+    layout = None
+    if args.layout:
+        from customersim.config import SimConfig
+        from customersim.errors import ConfigError
+        from customersim.layout import StoreLayout
+
+        try:
+            config = SimConfig(layout=args.layout)
+        except ConfigError as error:
+            raise UserError(str(error)) from None
+        layout = StoreLayout.from_floorplan(config.floorplan, config.neighbourhood)
     described = []
     for path in [args.dataset] + ([args.against] if args.against else []):
         try:
             frame = read_events(path)
-            described.append(describe(frame, name=Path(path).name, target=args.target))
+            described.append(describe(frame, name=Path(path).name, target=args.target, layout=layout))
         except (OSError, ValueError) as error:
             raise UserError(str(error)) from None
     page = report_html(*described)

@@ -284,6 +284,28 @@ with side.expander("More walking settings"):
         key="walk",
         help=help_text("walk_seconds_per_cell"),
     )
+with side.expander("Checkout and groups"):
+    service = st.number_input(
+        "Checkout service (seconds)",
+        *input_bounds("checkout_service_seconds"),
+        float(env_config.checkout_service_seconds),
+        key="service",
+        help=help_text("checkout_service_seconds"),
+    )
+    service_spread = st.number_input(
+        "Service spread",
+        *input_bounds("checkout_service_spread"),
+        float(env_config.checkout_service_spread),
+        key="service_spread",
+        help=help_text("checkout_service_spread"),
+    )
+    group_share = st.number_input(
+        "Share of arrivals in groups",
+        *input_bounds("group_share"),
+        float(env_config.group_share),
+        key="group_share",
+        help=help_text("group_share"),
+    )
 side.header("Time")
 start = side.text_input("Start (UTC)", format_start(env_config.start), key="start", help=help_text("start"))
 hours = side.number_input(
@@ -347,6 +369,9 @@ try:
         dwell_spread=dwell_spread,
         pace_spread=pace_spread,
         walk_seconds_per_cell=walk,
+        checkout_service_seconds=service,
+        checkout_service_spread=service_spread,
+        group_share=group_share,
         start=start,
         hours=hours,
         seed=seed,

@@ -76,9 +76,10 @@ def with_members(columns: dict[str, np.ndarray], party: np.ndarray, lag: np.ndar
         parts.append(copy)
     if len(parts) == 1:
         return parts[0]
-    merged = {name: np.concatenate([part[name] for part in parts]) for name in columns}
-    ts = merged["ts"]
+    ts = np.concatenate([part["ts"] for part in parts])
     # A stable sort by (time, visit) keeps each visit's steps in order: they come from one part.
-    key = ((ts - ts.min()) << 32) | merged["visit"].astype(np.int64)
+    key = ((ts - ts.min()) << 32) | np.concatenate([part["visit"] for part in parts]).astype(np.int64)
     order = np.argsort(key, kind="stable")
-    return {name: values[order] for name, values in merged.items()}
+    del key
+    # Column by column, so that only one column's unsorted copy exists at a time.
+    return {name: np.concatenate([part[name] for part in parts])[order] for name in columns}

@@ -154,3 +154,15 @@ def test_the_line_is_remembered_from_block_to_block() -> None:
     rest = parts.copy().serve(arrive[7:], np.zeros(13, np.int64), service[7:], pick[7:])
     for name in ("lane", "start", "position"):
         assert np.concatenate([first[name], rest[name]]).tolist() == at_once[name].tolist()
+
+
+def test_a_shorter_window_is_the_start_of_a_longer_one() -> None:
+    # Parties still shopping at a block's end are served once the next block is drawn: a window
+    # that ends there must wait for that draw, so that it shows the same queue as a longer one.
+    config = SimConfig(layout="supermarket", customers_average_in_store=25, hours=100, seed=5)
+    longer = simulate(config)
+    shorter = simulate(config.replace(hours=40))
+    assert make_plan(config, 1000).block_seconds < 40 * 3600
+    head = longer[longer["ts"] < shorter["ts"].max() + 1].reset_index(drop=True)
+    pd.testing.assert_frame_equal(shorter, head.iloc[: len(shorter)])
+    assert len(head) == len(shorter)

@@ -622,13 +622,17 @@ def _assign(
     for i, (since, until) in enumerate(zip(enter.tolist(), exit_time.tolist(), strict=True)):
         who = int(chosen[i])
         if busy_until.get(who, -1) >= since:
-            lo, hi = int(picker.start[group[i]]), int(picker.stop[group[i]])
-            pool = picker.order[lo:hi]
-            free = np.array([busy_until.get(c, -1) < since for c in pool.tolist()])
-            if not free.any():
+            # Someone free of the visit's segment, else anyone free (the length stays as drawn).
+            for wanted in (int(group[i]), len(picker.start) - 1):
+                lo, hi = int(picker.start[wanted]), int(picker.stop[wanted])
+                pool = picker.order[lo:hi]
+                free = np.array([busy_until.get(c, -1) < since for c in pool.tolist()], dtype=bool)
+                if free.any():
+                    break
+            else:
                 raise CapacityError(
-                    f"all {customers} customers of the list (or of a segment) are inside at once: the "
-                    f"list is too small for this occupancy"
+                    f"all {customers} customers of the list are inside at once: the list is too small "
+                    f"for this occupancy"
                 )
             share = np.cumsum(weight[lo:hi][free])
             at = min(int(np.searchsorted(share, rng.random() * share[-1], side="right")), share.size - 1)

@@ -109,3 +109,22 @@ def test_workers_do_not_change_the_frame() -> None:
     two = simulate(config, workers=2)
     pd.testing.assert_frame_equal(one, two)
     assert one["visit"].nunique() > 1000
+
+
+def test_a_crowded_segment_lends_its_visits_to_other_customers() -> None:
+    from customersim.engine import _assign, _Occupants, _Picker
+
+    # Segment 0 has one customer; three visits of that segment overlap in time.
+    picker = _Picker(
+        order=np.array([0, 1, 2, 3], dtype=np.int32),
+        cdf=np.cumsum([0.7, 0.1, 0.1, 0.1]),
+        start=np.array([0, 1, 0]),
+        stop=np.array([1, 4, 4]),
+        factor=np.ones(2),
+        segment_cdf=np.array([0.7, 1.0]),
+    )
+    enter = np.array([0, 10, 20], dtype=np.int64)
+    chosen = _assign(
+        np.random.default_rng(1), picker, enter, enter + 100, np.zeros(3, np.int64), _Occupants(), 0
+    )
+    assert len(set(chosen.tolist())) == 3 and 0 in chosen

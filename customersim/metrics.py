@@ -12,11 +12,18 @@ window they cover, which is why these functions take the window's ``start`` and 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from customersim.frame import ENTER, EXIT, FOCUS, MOVE, event_codes
 from customersim.tally import OccupancyTally  # noqa: F401  (defined apart, without pandas)
+
+if TYPE_CHECKING:
+    from customersim.config import SimConfig
+    from customersim.floorplan import Floorplan
+    from customersim.layout import StoreLayout
 
 
 def visit_keys(frame: pd.DataFrame) -> np.ndarray:
@@ -341,7 +348,7 @@ def visits_per_customer(frame: pd.DataFrame, customers: pd.Index | None = None) 
     return counts
 
 
-def queue_waits(frame: pd.DataFrame, layout) -> pd.Series:
+def queue_waits(frame: pd.DataFrame, layout: StoreLayout | Floorplan | SimConfig) -> pd.Series:
     """Each visit's time at the checkout: from reaching the line to leaving the checkout.
 
     The service is the visit's longest stay at a checkout cell (walking past a till is one
@@ -352,12 +359,20 @@ def queue_waits(frame: pd.DataFrame, layout) -> pd.Series:
 
     Args:
         frame: an events frame.
-        layout: the store's :class:`customersim.layout.StoreLayout`.
+        layout: the store: its config, its floor plan (``config.floorplan``) or its tables.
 
     Returns:
         Seconds per visit (int64), indexed by visit key; empty when the layout has no checkout.
     """
+    from customersim.config import SimConfig
+    from customersim.floorplan import Floorplan
+    from customersim.layout import StoreLayout
     from customersim.queues import checkout_lanes
+
+    if isinstance(layout, SimConfig):
+        layout = StoreLayout.from_floorplan(layout.floorplan, layout.neighbourhood)
+    elif isinstance(layout, Floorplan):
+        layout = StoreLayout.from_floorplan(layout)
 
     lanes = checkout_lanes(layout)
     empty = pd.Series([], dtype="int64", name="queue_wait_seconds")

@@ -310,10 +310,8 @@ SETTINGS = SettingsTable(
             name="checkout_service_seconds",
             env="CHECKOUT_SERVICE_SECONDS",
             help="mean time a checkout lane takes to serve one shopper (or group): scan and pay",
-            # Scanning runs at about 3 s per item plus 35-45 s per customer for paying and
-            # packing (cashier reports and the often-quoted express-lane measurements), so a
-            # basket of 15-30 items takes about 1.5-2 minutes: published supermarket service
-            # times are 1-3 minutes per basket.
+            # Our estimate, not a measurement: a few seconds of scanning per item and some tens
+            # of seconds for paying and packing make 1.5-2 minutes for a basket of 15-30 items.
             default=100.0,
             parse=number,
             low=1,
@@ -326,9 +324,8 @@ SETTINGS = SettingsTable(
             name="checkout_service_spread",
             env="CHECKOUT_SERVICE_SPREAD",
             help="coefficient of variation of one checkout service time (gamma distributed)",
-            # A fixed part per customer plus a part per item, with item counts varying widely
-            # (an exponential count of mean 20 in textbook checkout studies), gives a CV of
-            # about 0.6.
+            # Our assumption: 40 s per customer plus 3 s per item, with an exponential item count
+            # of mean 20, gives a mean of 100 s and a coefficient of variation of 0.6.
             default=0.6,
             parse=number,
             low=0.05,
@@ -340,9 +337,8 @@ SETTINGS = SettingsTable(
             name="group_share",
             env="GROUP_SHARE",
             help="share of arrivals that are groups of two or three customers who shop together",
-            # Structured observation of over 33,000 Australian grocery trips (Page, Lockshin and
-            # Sharp 2017) found about 17 % of shoppers accompanied by children; with adults who
-            # shop in pairs, about a fifth of arrivals are groups.
+            # Our choice: shoppers with children are a sizeable minority in observational
+            # studies of supermarkets, and adults shopping in pairs add to them.
             default=0.2,
             parse=number,
             low=0,

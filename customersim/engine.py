@@ -17,9 +17,11 @@ The number of arrivals is not a Poisson count. A Poisson count with gamma length
 block draws its visit lengths first and takes arrivals until their lengths add up to the
 visit-seconds the target asks of the block (the last arrival kept at random so that the sum is
 right on average, and the surplus or shortfall carried into the next block), and spreads those
-arrivals over the block's hours by a multinomial draw by the profile. Arrival moments stay
-uniformly random within their hours, and everything still flows from the block's stream: the
-time-average inside honours the target up to about one visit.
+arrivals over the block's hours by the profile with a noise that does not add up (see
+:func:`spread_over_hours`): an hour's count varies about as a Poisson count would, but any
+run of whole hours, a day, a window shorter than the block, still gets its expected arrivals
+up to about one hour's noise. Arrival moments stay uniformly random within their hours, and
+everything still flows from the block's stream: the time-average inside honours the target.
 
 How it is computed: time is cut into *blocks* of arrivals whose length depends only on the
 config (never on how the output is chunked), and each block draws from its own random stream
@@ -74,7 +76,10 @@ MAX_VISIT_FACTOR = 8
 VISIT_SHAPE = 2.0
 # Blocks hold about this many events, so that their memory stays small and flat.
 BLOCK_TARGET_EVENTS = 1 << 19
-MIN_BLOCK_HOURS, MAX_BLOCK_HOURS = 1, 24 * 7
+# A block is at most a day: its visit-seconds are fixed, so every day of a small store meets
+# the target too, not only the week (a day inside a week-long block varies by a few percent
+# with the lengths of the visits it happens to get).
+MIN_BLOCK_HOURS, MAX_BLOCK_HOURS = 1, 24
 # Rounds of vectorized customer redraws before settling a crowded block one visit at a time.
 VECTOR_ROUNDS = 40
 # Independent random streams per block.
@@ -398,12 +403,7 @@ class VisitDrawer:
         size, planned, group = _parties(rng, plan, self.picker, target - self.debt)
         self.debt += float(size @ planned) - target
         count = len(planned)
-        # The block's arrivals are fixed by its visit-seconds; how they fall into its hours is a
-        # multinomial draw by the profile, so hours and days vary as a real store's do (the same
-        # count for every Monday hour would give synthetic data away) while the occupancy holds.
-        total = float(seg_expected.sum())
-        share = seg_expected / total if total > 0 else np.full(len(seg_expected), 1 / len(seg_expected))
-        counts = rng.multinomial(count, share / share.sum())
+        counts = spread_over_hours(rng, seg_expected, count)
         offsets = np.floor(rng.random(count) * np.repeat(seg_len, counts)).astype(np.int64)
         enter = np.sort(np.repeat(seg_start, counts) + offsets)
 
@@ -537,6 +537,30 @@ def _nearest_line(plan: Plan) -> int:
     lanes, layout = plan.lanes, plan.layout
     counters = np.arange(len(lanes)) * (QUEUE_CELLS + 1)
     return int(lanes.reach[counters][:, layout.entrances].min())
+
+
+def spread_over_hours(rng: np.random.Generator, expected: np.ndarray, count: int) -> np.ndarray:
+    """How many of a block's ``count`` arrivals fall into each of its hours.
+
+    ``expected`` is each hour's expected number by the profile (any scale). The running total
+    of arrivals at each hour boundary is its expected value jittered by a normal draw of half
+    the variance of the quieter hour on either side, then rounded with one uniform for the
+    whole block. An hour's count is then the difference of two jitters: it varies about as a
+    Poisson count would (the same count for every Monday hour would give synthetic data away),
+    while the arrivals of any run of hours, however long, stay within about one hour's noise
+    of their expectation, so days and windows shorter than a block keep the target.
+    """
+    total = float(expected.sum())
+    share = expected / total if total > 0 else np.full(len(expected), 1 / len(expected))
+    mean = share * count
+    # The smaller side sets the jitter: an hour the profile leaves empty stays empty.
+    spread = np.sqrt(np.minimum(mean, np.r_[mean[1:], 0.0]) / 2)
+    bound = np.cumsum(mean) + rng.standard_normal(len(mean)) * spread
+    bound[-1] = count  # the block's end: all of its arrivals
+    bound = np.maximum.accumulate(np.clip(bound, 0, count))
+    edges = np.minimum(np.floor(bound + rng.random()).astype(np.int64), count)
+    edges[-1] = count
+    return np.diff(edges, prepend=0)
 
 
 def _parties(

@@ -24,6 +24,22 @@ def test_week_through_the_cli_meets_the_target_and_validates(tmp_path, capsys, s
     assert "no violations" in capsys.readouterr().out
 
 
+def test_validate_takes_the_window_from_the_file_unless_told(tmp_path, capsys):
+    out = tmp_path / "days.parquet"
+    days = ["--hours", "72", "--seed", "5", "--start", "2026-01-07T00:00:00Z", "--average-inside", "8"]
+    assert main(["generate", *days, "--out", str(out), "--quiet"], environ={}) == 0
+    capsys.readouterr()
+    assert main(["validate", str(out), "--average-inside", "8"], environ={}) == 0
+    printed = capsys.readouterr().out
+    assert f"{out}: window from the file: 2026-01-07T00:00:00Z + 72 h" in printed
+    whole = float(re.search(r"mean inside ([\d.]+)", printed).group(1))
+    assert whole == pytest.approx(8, rel=0.02)
+    # A window given in the environment (or by flags) is the window measured.
+    env = {"SIM_START": "2026-01-07T00:00:00Z", "SIM_HOURS": "2"}
+    main(["validate", str(out), "--average-inside", "8", "--no-occupancy"], environ=env)
+    assert "window from the file" not in capsys.readouterr().out
+
+
 def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
     paths = [tmp_path / name for name in ("a.csv", "b.csv", "c.csv")]
     for path, seed in zip(paths, ("11", "11", "12"), strict=True):

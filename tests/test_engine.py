@@ -213,3 +213,20 @@ def test_layout_distances_and_paths_home():
     shelved = StoreLayout.build(5, 4, [(0, 0)], neighbourhood=4, walkable=walls)
     assert shelved.door_distance.reshape(4, 5)[0, 2] == 3 + 2 + 3
     assert (shelved.neighbours[~walls.ravel()][:, 0] == np.flatnonzero(~walls.ravel())).all()
+
+
+def test_arrivals_spread_over_hours_vary_by_hour_but_not_over_runs_of_hours() -> None:
+    from customersim.engine import spread_over_hours
+
+    expected = np.tile(np.r_[np.zeros(6), np.full(18, 40.0)], 7)  # a week, closed at night
+    count = int(expected.sum())
+    draws = np.array([spread_over_hours(np.random.default_rng(seed), expected, count) for seed in range(200)])
+    assert (draws.sum(axis=1) == count).all() and (draws >= 0).all()
+    assert (draws[:, expected == 0] == 0).all()  # a closed hour stays closed
+    # An open hour varies about as a Poisson count of 40 would (variance near 40) ...
+    open_hours = draws[:, expected > 0]
+    assert 20 < open_hours.var(axis=0).mean() < 60
+    # ... but a day, or three, keeps its expected arrivals within about one hour's noise.
+    for days in (1, 3):
+        run = draws[:, : 24 * days].sum(axis=1)
+        assert np.abs(run - 720 * days).max() < 40

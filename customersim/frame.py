@@ -78,7 +78,13 @@ def build_frame(
 
     if dep is None:
         dep = np.full(len(ts), -1, np.int8)
-    ids = customer_ids.take(pa.array(customer_index, type=pa.int32()))  # large_string: what pandas stores
+    import pyarrow.compute as pc
+
+    # large_string: what pandas stores. The system allocator maps big buffers in ordinary
+    # pages (see ``engine._reserved``).
+    ids = pc.take(
+        customer_ids, pa.array(customer_index, type=pa.int32()), memory_pool=pa.system_memory_pool()
+    )
     return pd.DataFrame(
         {
             "ts": pd.Series(ts, dtype="int64", copy=False),

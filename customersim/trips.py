@@ -35,12 +35,22 @@ from customersim.config import SimConfig
 from customersim.frame import ENTER, EXIT, FOCUS, MOVE
 from customersim.layout import StoreLayout
 from customersim.queues import QUEUE_CELLS, checkout_lanes
-from customersim.segments import pick_stops
 
 # Mean number of moves while browsing at a stop (Poisson): a few cells of a department.
 BROWSE_MOVES = 2.0
 # At most this many browsing moves per stop (the Poisson tail beyond it is under 0.5 %).
 MAX_BROWSE_MOVES = 6
+# Candidate stops drawn per visit: this many times what its shopping time should hold on
+# average, plus a few (visits that use them all draw more in a further round).
+STOPS_FACTOR, STOPS_EXTRA = 1.1, 1
+# Cumulative probabilities of 0 .. MAX_BROWSE_MOVES - 1 browsing moves (Poisson, its tail
+# lumped into the last count): a stop's moves are the thresholds its uniform passes, several
+# times faster than a Poisson sampler.
+_BROWSE_CDF = np.cumsum(
+    [math.exp(-BROWSE_MOVES) * BROWSE_MOVES**k / math.factorial(k) for k in range(MAX_BROWSE_MOVES)]
+).astype(np.float32)
+# Slots of the guide tables that start each inverse-CDF search (see ``draw_stops``).
+GUIDE_SLOTS = 1 << 12
 # Stops planned beyond this many seconds into a visit are past any visit's end anyway.
 INT32_CAP = 1 << 30
 
@@ -76,7 +86,8 @@ def build_trips(
     Returns:
         ``ts`` (int64), ``cell`` (int32), ``event`` (int8 codes), ``visit`` (int32 index of the
         visit), ``dep`` (int8 department index, -1 for none) and ``rank`` (int64: sorting by it
-        gives visit-major order, each visit's events in order) per event.
+        gives visit-major order, each visit's events in order) per event; ``rank`` is None in a
+        store without departments, whose rows (no focus events among them) are in that order.
     """
     n = len(enter)
     walk = int(config.walk_seconds_per_cell)
@@ -85,10 +96,12 @@ def build_trips(
     router = layout.router
     mean_dwell = (config.dwell_mean_seconds * pace).astype(np.float32)
 
-    def dwells(visits: np.ndarray, columns: int) -> np.ndarray:
-        draw = quantiles[rng.integers(0, len(quantiles), (len(visits), columns), dtype=np.uint16)]
-        draw *= mean_dwell[visits][:, None]
-        return np.maximum(np.rint(draw), 1).astype(np.int32)
+    def dwells(means: np.ndarray) -> np.ndarray:
+        """One dwell per entry of ``means`` (whole seconds, at least 1)."""
+        draw = quantiles[rng.integers(0, len(quantiles), len(means), dtype=np.uint16)]
+        draw *= means
+        np.rint(draw, out=draw)
+        return np.maximum(draw, 1, out=draw).astype(np.int32)
 
     entrances = layout.entrances
     position = (
@@ -102,21 +115,26 @@ def build_trips(
         joined = checkout["position"].astype(np.int64)
         join_row = (lane * (QUEUE_CELLS + 1) + joined).astype(np.int32) * size
         join_cell = lanes.cells[lane, joined]
-        reach = lanes.reach.ravel()
+        reach = (walk * lanes.reach).astype(np.int32).ravel()
         # Shopping ends in time to walk to the line's end and reach it when the queue says.
         limit = checkout["arrive"].astype(np.int64)
         limit32 = limit.astype(np.int32)
+        budget = limit32
 
-        def finish(cells: np.ndarray, visits: np.ndarray) -> np.ndarray:
-            """Seconds from standing at ``cells`` (one row per visit) to reaching the line."""
-            return walk * reach[join_row[visits][:, None] + cells]
+        def way_out(cells: np.ndarray, visits: np.ndarray, span: np.ndarray) -> np.ndarray:
+            """Seconds of walking from ``cells`` to the place in the line; ``visits`` and
+            ``span``: the visit of each stop and its number of cells."""
+            return reach[np.repeat(join_row[visits], span) + cells]
     else:
         door_out = (walk * (layout.door_distance.astype(np.int64) + 1)).astype(np.int32)
+        budget = limit32
 
-        def finish(cells: np.ndarray, visits: np.ndarray) -> np.ndarray:
-            """Seconds from standing at ``cells`` (one row per visit) to leaving the store."""
+        def way_out(cells: np.ndarray, visits: np.ndarray, span: np.ndarray) -> np.ndarray:
+            """Seconds of walking from ``cells`` out of the store."""
             return door_out[cells]
 
+    # The longest way out from any cell (bounds what a stop's cells can ask for it).
+    most_out = int(reach.max()) if checkout is not None else int(door_out.max())
     stop_cells, stop_p = layout.stop_cells
     stop_cdf = np.cumsum(stop_p)
     browse_next, browse_degree = layout.browse_neighbours
@@ -126,11 +144,16 @@ def build_trips(
     local = np.zeros(n, dtype=np.int64)  # events reserved so far per visit (without enter/exit)
     legs: list[tuple[np.ndarray, ...]] = []  # visit, local, from, to, t0, steps, span
     moves: list[tuple[np.ndarray, ...]] = []  # visit, local, t, cell
-    # Stops are drawn for every visit at once, a generous number each (about 1.3 times what
-    # its length should hold, and more in a further round for the few that use them all),
-    # so the loop runs over rounds, not over stop numbers.
+    # Stops are drawn for every visit at once, a generous number each (``STOPS_FACTOR`` times
+    # what its shopping time should hold, and in a further round what the rest of it should
+    # hold, for the visits that use them all), so the loop runs over rounds, not stop numbers.
     stop_seconds = layout.mean_stop_distance * walk + (BROWSE_MOVES + 1) * mean_dwell.astype(np.float64)
-    wanted = np.ceil(limit / stop_seconds * 1.3 + 2).astype(np.int64)
+    # The time for shopping leaves out what the way out takes (on average over stops).
+    stop_out = reach[stop_cells] if checkout is not None else door_out[stop_cells]
+    reserve = float(np.dot(stop_out.astype(np.float64), stop_p))
+    wanted = np.ceil(np.maximum(budget - reserve, 0) / stop_seconds * STOPS_FACTOR + STOPS_EXTRA).astype(
+        np.int64
+    )
     shopping = np.arange(n) if int(layout.walkable.sum()) > 1 else np.empty(0, np.int64)
     while shopping.size:
         a, count = shopping, wanted[shopping]
@@ -138,51 +161,83 @@ def build_trips(
         first = np.cumsum(count) - count
         sv = np.repeat(a, count)  # the visit of each candidate stop, in stop order
         if affinity is None:
-            pick = np.minimum(np.searchsorted(stop_cdf, rng.random(total), side="right"), len(stop_cells) - 1)
+            pick = draw_stops(stop_cdf[None, :], None, rng.random(total))
         else:
-            pick = pick_stops(affinity[0], affinity[1][sv], rng.random(total))
+            pick = draw_stops(affinity[0], affinity[1][sv], rng.random(total))
         target = stop_cells[pick]
-        browse = np.minimum(rng.poisson(BROWSE_MOVES, total), MAX_BROWSE_MOVES)
-        width = int(browse.max()) + 1
-        dwell = dwells(sv, width)
-        columns = np.arange(width)[None, :]
-        dwell[columns > browse[:, None]] = 0  # dwells past a stop's own moves are not spent
-        cells = np.empty((total, width), dtype=np.int32)
-        cells[:, 0] = current = target
-        # Walkers keep stepping past their own number of moves: those cells are never used.
-        draws = rng.random((width - 1, total), dtype=np.float32)
-        for j in range(1, width):
-            choice = (draws[j - 1] * browse_degree[current]).astype(np.int32)
-            current = browse_flat[current * browse_width + choice]
-            cells[:, j] = current
+        uniform = rng.random(total, dtype=np.float32)
+        browse = (uniform >= _BROWSE_CDF[0]).astype(np.int64)
+        for threshold in _BROWSE_CDF[1:]:
+            browse += uniform >= threshold
+        # A stop's cells lie end to end in flat arrays (about three a stop on average): the
+        # cell it is made at, then one per browsing move. ``head`` is each stop's first entry.
+        span = browse + 1
+        tail = np.cumsum(span)
+        head = tail - span
+        tail -= 1  # each stop's last entry
+        entries = int(tail[-1]) + 1
+        of_stop = np.repeat(np.arange(total, dtype=np.int32), span)
+        dwell = dwells(np.repeat(mean_dwell[sv], span))
+        cells = np.empty(entries, dtype=np.int32)
+        spent = np.empty(entries, dtype=np.int32)  # dwell seconds of the stop up to each entry
+        cells[head] = target
+        spent[head] = dwell[head]
+        draws = rng.random(entries, dtype=np.float32)
+        # Stops by number of moves, most first (a radix sort of small counts): the stops still
+        # browsing at move j are a prefix.
+        by_moves = np.argsort((MAX_BROWSE_MOVES - browse).astype(np.uint8), kind="stable")
+        still = total - np.cumsum(np.bincount(browse, minlength=MAX_BROWSE_MOVES + 1))
+        for j in range(1, int(browse.max()) + 1):
+            going = by_moves[: still[j - 1]]
+            at = head[going] + j
+            current = cells[at - 1]
+            choice = (draws[at] * browse_degree[current]).astype(np.int32)
+            cells[at] = browse_flat[current * browse_width + choice]
+            spent[at] = spent[at - 1] + dwell[at]
         # A one-cell department keeps the shopper in place: no move then.
-        moved = np.zeros((total, width), dtype=bool)
-        moved[:, 1:] = cells[:, 1:] != cells[:, :-1]
-        end_cell = cells[np.arange(total), browse]
+        moved = np.empty(entries, dtype=bool)
+        moved[0] = False
+        np.not_equal(cells[1:], cells[:-1], out=moved[1:])
+        moved[head] = False
         start = np.empty(total, dtype=np.int32)
-        start[1:] = end_cell[:-1]
+        start[1:] = cells[tail[:-1]]
         start[first] = position[a]
         steps = router.distance(start, target).astype(np.int64)
-        spent = np.cumsum(dwell, axis=1, dtype=np.int32)
-        length = steps * walk + spent[:, -1]
+        length = steps * walk + spent[tail]
         # Each stop begins when the ones before it in its visit are over (had they all fitted).
         before = np.cumsum(length) - length
         begin = before - np.repeat(before[first] - elapsed[a], count)
         arrive = begin + steps * walk
         # Seconds since entering fit in 32 bits (a visit lasts at most a few mean lengths); the
-        # 2-D arrays are the bulk of the work, so they are kept narrow.
-        leave = np.minimum(arrive, INT32_CAP).astype(np.int32)[:, None] + spent
-        fits = (leave + finish(cells, sv) <= limit32[sv][:, None]) & (columns <= browse[:, None])
-        lead = np.cumprod(fits, axis=1).sum(axis=1)
+        # per-entry arrays are the bulk of the work, so they are kept narrow.
+        arrive32 = np.minimum(arrive, INT32_CAP).astype(np.int32)
+        # Entries of each stop that fit (leave time for the way out), counted from its first up
+        # to the first that does not. A stop that would leave that time from any cell fits
+        # whole; only the others (the last few of a visit) are looked at cell by cell.
+        lead = span.copy()
+        unsure = np.flatnonzero(arrive32 + spent[tail] > budget[sv] - most_out)
+        if unsure.size:
+            some = span[unsure]
+            at = _segment_rows(head[unsure], some)
+            leave = np.repeat(arrive32[unsure], some) + spent[at]
+            fits = leave + way_out(cells[at], sv[unsure], some) <= np.repeat(budget[sv[unsure]], some)
+            starts = np.cumsum(some) - some
+            spot = np.arange(len(at))
+            first_miss = np.minimum.reduceat(np.where(fits, len(at), spot), starts)
+            lead[unsure] = np.minimum(first_miss - starts, some)
+        index_c = np.arange(entries, dtype=np.int32)
         # A visit's shopping ends at its first stop that does not fit whole; that stop keeps the
         # browsing moves that fit (none: the stop is not made).
         index = np.arange(total)
         partial = np.where(lead <= browse, index, total)
-        cut = np.repeat(np.minimum.reduceat(partial, first), count)
+        ends = np.minimum.reduceat(partial, first)
+        cut = np.repeat(ends, count)
         made = (index < cut) | ((index == cut) & (lead > 0))
         kept = np.where(index < cut, browse, lead - 1)
-        emit = moved & (columns <= kept[:, None]) & made[:, None]
-        emitted = emit.sum(axis=1)
+        last_kept = np.where(made, head + kept, -1)
+        emit = moved & (index_c <= np.repeat(last_kept, span))
+        emitted_before = np.cumsum(emit, dtype=np.int32)
+        emitted = emitted_before[tail] - emitted_before[head]
         events = np.where(made, steps + emitted, 0)
         offset = np.cumsum(events) - events
         offset = offset - np.repeat(offset[first], count) + local[sv]
@@ -199,20 +254,24 @@ def build_trips(
                 steps[walking] * walk,
             )
         )
-        row, col = np.nonzero(emit)
-        rank = (np.cumsum(emit, axis=1) - 1)[row, col]
-        moves.append((sv[row], offset[row] + steps[row] + rank, leave[row, col - 1], cells[row, col]))
+        at = np.flatnonzero(emit)
+        row = of_stop[at]
+        rank = emitted_before[at] - emitted_before[head[row]] - 1
+        moves.append((sv[row], offset[row] + steps[row] + rank, arrive32[row] + spent[at - 1], cells[at]))
         local[a] += np.add.reduceat(events, first)
 
         # The last stop made by each visit: where its shopping stands now.
         ends_segment = np.zeros(total, dtype=bool)
         ends_segment[first - 1] = True  # the stop before each segment's first (wraps to the end)
         last = np.flatnonzero(made & (ends_segment | ~np.r_[made[1:], False]))
-        position[sv[last]] = cells[last, kept[last]]
-        elapsed[sv[last]] = leave[last, kept[last]]
-        exhausted = np.minimum.reduceat(partial, first) == total
+        position[sv[last]] = cells[last_kept[last]]
+        elapsed[sv[last]] = arrive32[last] + spent[last_kept[last]]
+        exhausted = ends == total
         shopping = a[exhausted]
-        wanted[shopping] *= 2
+        left = np.maximum(budget[shopping] - reserve - elapsed[shopping], 0)
+        wanted[shopping] = np.ceil(left / stop_seconds[shopping] * STOPS_FACTOR + STOPS_EXTRA).astype(
+            np.int64
+        )
 
     if checkout is not None:
         _queue_legs(layout, checkout, walk, limit, position, elapsed, join_cell, legs, moves, local)
@@ -234,10 +293,15 @@ def build_trips(
     counts = local + 2
     first_row = np.cumsum(counts) - counts
     total = int(counts.sum())
-    ts = np.empty(total, dtype=np.int64)
-    cell = np.empty(total, dtype=np.int32)
-    event = np.full(total, MOVE, dtype=np.int8)
-    visit = np.repeat(np.arange(n, dtype=np.int32), counts)
+    # Room for the focus events after the others (a few percent of them at most): pages never
+    # written take no memory, and appending them then copies nothing.
+    room = total + total // 8 + 16 if len(layout.departments) else total
+    spare = {name: np.empty(room, dtype) for name, dtype in _COLUMN_DTYPES.items() if name != "rank"}
+    # Made whole, room included (what the room holds is written over): one pass each.
+    spare["visit"] = np.repeat(np.arange(n + 1, dtype=np.int32), np.append(counts, room - total))
+    spare["rank"] = np.arange(0, 2 * room, 2, dtype=np.int64) if len(layout.departments) else None
+    ts, cell, event, visit = (spare[name][:total] for name in ("ts", "cell", "event", "visit"))
+    event.fill(MOVE)
     exit_rows = first_row + counts - 1
     ts[first_row], cell[first_row], event[first_row] = enter, start_cell, ENTER
     ts[exit_rows], cell[exit_rows], event[exit_rows] = enter + limit, exit_cell, EXIT
@@ -249,16 +313,70 @@ def build_trips(
         cell[rows] = where
     _walk_legs(router, legs, first_row, enter, ts, cell, rng)
 
+    dep = spare["dep"][:total]
     if not len(layout.departments):
-        dep = np.full(total, -1, dtype=np.int8)
-        rank = 2 * np.arange(total, dtype=np.int64)
-        return {"ts": ts, "cell": cell, "event": event, "visit": visit, "dep": dep, "rank": rank}
-    dep = layout.department[cell].astype(np.int8)
+        # No focus events: the rows are in rank order as they are.
+        dep.fill(-1)
+        return {"ts": ts, "cell": cell, "event": event, "visit": visit, "dep": dep, "rank": None}
+    rank = spare["rank"][:total]
+    columns = {"ts": ts, "cell": cell, "event": event, "visit": visit, "dep": dep, "rank": rank}
+    np.take(layout.department, cell, out=dep, mode="clip")  # int16 to int8: a few departments
     dep[event != MOVE] = -1
-    return _add_focus(
-        {"ts": ts, "cell": cell, "event": event, "visit": visit, "dep": dep},
-        math.ceil(config.focus_seconds),
-    )
+    return _add_focus(columns, math.ceil(config.focus_seconds), spare)
+
+
+# The columns of a block's events (see :func:`build_trips`).
+_COLUMN_DTYPES = {
+    "ts": np.int64,
+    "cell": np.int32,
+    "event": np.int8,
+    "visit": np.int32,
+    "dep": np.int8,
+    "rank": np.int64,
+}
+
+
+def draw_stops(cdf: np.ndarray, row: np.ndarray | None, uniform: np.ndarray) -> np.ndarray:
+    """Stop indices drawn by inverse CDF: the first stop whose cumulative probability exceeds
+    each uniform, in row ``row`` of ``cdf`` (one row per customer segment; None: the only row).
+
+    A guide table per row says where the search for a uniform's slot of ``GUIDE_SLOTS`` equal
+    slots starts, so most draws take one lookup and a check (a sorted search takes a dozen
+    probes); the few that start a stop too early step forward.
+    """
+    guide = _guide(cdf)
+    stops = cdf.shape[1]
+    slot = (uniform * GUIDE_SLOTS).astype(np.intp)
+    if row is None:
+        base = 0
+        pick = guide[0][slot]
+    else:
+        base = row.astype(np.intp) * stops
+        pick = guide.ravel()[row.astype(np.intp) * GUIDE_SLOTS + slot]
+    flat = cdf.ravel()
+    behind = np.flatnonzero((flat[base + pick] <= uniform) & (pick < stops - 1))
+    while behind.size:
+        pick[behind] += 1
+        at = pick[behind]
+        more = (at < stops - 1) & (flat[(base if row is None else base[behind]) + at] <= uniform[behind])
+        behind = behind[more]
+    return pick
+
+
+_GUIDES: list[tuple[np.ndarray, np.ndarray]] = []
+
+
+def _guide(cdf: np.ndarray) -> np.ndarray:
+    """For every row of ``cdf`` and slot ``k``, the first stop whose cumulative probability
+    exceeds ``k / GUIDE_SLOTS`` (the last stop at most). Kept for the few tables in use."""
+    for table, guide in _GUIDES:
+        if table is cdf or (table.shape == cdf.shape and np.array_equal(table, cdf)):
+            return guide
+    grid = np.arange(GUIDE_SLOTS) / GUIDE_SLOTS
+    guide = np.stack([np.searchsorted(line, grid, side="right") for line in cdf])
+    guide = np.minimum(guide, cdf.shape[1] - 1).astype(np.intp)
+    _GUIDES[:] = [(cdf, guide), *_GUIDES[:7]]
+    return guide
 
 
 def _queue_legs(layout, checkout, walk, arrive, position, elapsed, join_cell, legs, moves, local) -> None:
@@ -317,7 +435,10 @@ def _walk_legs(router, legs, first_row, enter, ts, cell, rng) -> None:
     walking = steps > 0
     if not walking.any():
         return
-    order = np.flatnonzero(walking)[np.argsort(-steps[walking], kind="stable")]
+    # Lengths counted down from the longest, in 16 bits: a stable sort of them is a radix sort.
+    longest = int(steps.max())
+    down = (longest - steps[walking]).astype(np.uint16 if longest < 1 << 16 else np.int64)
+    order = np.flatnonzero(walking)[np.argsort(down, kind="stable")]
     length = steps[order]
     row = first_row[who[order]] + 1 + at[order]
     span, goal = span[order], goal[order].astype(np.intp)
@@ -353,7 +474,9 @@ def _segment_rows(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.arange(total, dtype=np.int64) + np.repeat(starts - seg_first, lengths)
 
 
-def _add_focus(columns: dict[str, np.ndarray], threshold: int) -> dict[str, np.ndarray]:
+def _add_focus(
+    columns: dict[str, np.ndarray], threshold: int, spare: dict[str, np.ndarray] | None = None
+) -> dict[str, np.ndarray]:
     """Add a focus event, ranked into place, to every stay in one department that lasts past ``threshold`` s.
 
     A stay is a run of a visit's consecutive events in the same department; it ends at the next
@@ -361,7 +484,8 @@ def _add_focus(columns: dict[str, np.ndarray], threshold: int) -> dict[str, np.n
     right after the last event at or before the moment the threshold is reached, at its cell.
     """
     ts, dep, visit = columns["ts"], columns["dep"], columns["visit"]
-    columns["rank"] = 2 * np.arange(len(ts), dtype=np.int64)
+    if "rank" not in columns:
+        columns["rank"] = 2 * np.arange(len(ts), dtype=np.int64)
     if not len(ts):
         return columns
     inside = dep >= 0
@@ -375,13 +499,19 @@ def _add_focus(columns: dict[str, np.ndarray], threshold: int) -> dict[str, np.n
     # The slot after the last event of the stay at or before the focus moment: stays are a
     # few events long, so step forward from their start until the next event is later.
     slot = starts + 1
-    while True:
-        later = (slot <= ends) & (ts[np.minimum(slot, len(ts) - 1)] <= when)
-        if not later.any():
-            break
-        slot += later
+    going = np.arange(len(slot))  # the stays whose slot may still move on
+    while going.size:
+        at = slot[going]
+        going = going[(at <= ends[going]) & (ts[np.minimum(at, len(ts) - 1)] <= when[going])]
+        slot[going] += 1
     # The focus events are appended, not merged: their ``rank`` puts each one between the
     # event it follows and the next, and the engine's time sort places them from it.
     fresh = {"ts": when, "cell": columns["cell"][slot - 1], "event": np.full(len(slot), FOCUS, np.int8)}
     fresh.update({"visit": visit[starts], "dep": dep[starts], "rank": 2 * slot.astype(np.int64) - 1})
+    total, more = len(ts), len(slot)
+    if spare is not None and total + more <= len(spare["ts"]):
+        # Written into the room left after the columns' rows: nothing is copied.
+        for name, values in fresh.items():
+            spare[name][total : total + more] = values
+        return {name: spare[name][: total + more] for name in columns}
     return {name: np.concatenate([values, fresh[name]]) for name, values in columns.items()}

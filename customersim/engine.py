@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import functools
 import math
+import mmap
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -53,6 +54,7 @@ import numpy as np
 
 from customersim.config import SETTINGS, SimConfig
 from customersim.errors import CapacityError
+from customersim.frame import FOCUS
 from customersim.groups import MAX_LAG, MAX_STEP_LAG, THREE_SHARE, mean_party_size, member_lags, party_sizes
 from customersim.groups import with_members as _with_members
 from customersim.layout import StoreLayout
@@ -75,7 +77,7 @@ MAX_VISIT_FACTOR = 8
 # Shape of the gamma distribution of visit lengths (coefficient of variation 1/sqrt(2)).
 VISIT_SHAPE = 2.0
 # Blocks hold about this many events, so that their memory stays small and flat.
-BLOCK_TARGET_EVENTS = 1 << 19
+BLOCK_TARGET_EVENTS = 1 << 18
 # A block is at most a day: its visit-seconds are fixed, so every day of a small store meets
 # the target too, not only the week (a day inside a week-long block varies by a few percent
 # with the lengths of the visits it happens to get).
@@ -672,7 +674,8 @@ def walk_visits(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> dic
     Returns:
         ``ts`` (int64), ``cell`` (int32), ``event`` (int8 codes), ``visit`` (int32 index of
         the visit within the block), ``dep`` (int8 department, -1 for none) and ``rank`` (int64
-        position in visit-major order) per event.
+        position in visit-major order; None in a store without departments, whose rows are in
+        that order) per event.
     """
     config = plan.config
     rng = _stream(config.seed, _WALK, block)
@@ -726,12 +729,21 @@ def block_events(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> di
         Column arrays ``ts``, ``event``, ``customer``, ``x``, ``y``, ``visit`` (see
         :func:`iter_event_blocks`).
     """
+    if visits.party is None:
+        return _Sorted(plan, block, visits, pace).columns()
+    return _party_events(plan, block, visits, pace)
+
+
+def _party_events(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`block_events` of a block with groups: members' events are copies of their
+    leader's, a few seconds later."""
     layout = plan.layout
     walked = walk_visits(plan, block, visits, pace)
     ts = walked["ts"]
     # Sorting (time, rank) keys keeps visit-major order, and so (visit, step), among equal times.
     key_base = plan.origin + block * plan.block_seconds
-    keys = ((ts - key_base) << 32) | walked["rank"]
+    rank = walked["rank"] if walked["rank"] is not None else 2 * np.arange(len(ts), dtype=np.int64)
+    keys = ((ts - key_base) << 32) | rank
     keys.sort()
     # Members trail their leader by a few seconds: their copies of events just before the
     # start fall after it.
@@ -739,7 +751,7 @@ def block_events(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> di
     first = np.searchsorted(keys, (plan.config.start - lead_in - key_base) << 32)
     # A rank names its row through this table (focus events are appended after the others).
     row_of_rank = np.empty(2 * len(ts) + 1, dtype=np.int32)
-    row_of_rank[walked["rank"]] = np.arange(len(ts), dtype=np.int32)
+    row_of_rank[rank] = np.arange(len(ts), dtype=np.int32)
     order = row_of_rank[keys[first:] & 0xFFFFFFFF]
     cell = walked["cell"][order]
     visit = walked["visit"][order]
@@ -768,6 +780,83 @@ def block_events(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> di
         "visit": visits.first_visit + visit.astype(np.int64),
         "dep": walked["dep"][order],
     }
+
+
+class _Sorted:
+    """A block's events in (ts, visit, step) order, from ``start`` on, before any column is
+    gathered: the sorted keys (time since the block's start, rank) and the row of each.
+
+    Columns are gathered from it once, straight into wherever they go (a block's own arrays,
+    or the whole window's), so an event's values are written once.
+    """
+
+    def __init__(self, plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> None:
+        self.plan, self.visits = plan, visits
+        self.walked = walked = walk_visits(plan, block, visits, pace)
+        self.base = plan.origin + block * plan.block_seconds
+        # Sorting (time, rank) keys keeps visit-major order, and so (visit, step), among equal
+        # times; the keys are sorted in place of a sort of the rows by them (a plain sort is
+        # several times faster than an argsort), and each rank names its row.
+        keys = walked["ts"] - self.base
+        keys <<= 32
+        focus = np.count_nonzero(walked["event"] == FOCUS)
+        # Without focus events the rows are in visit-major order already: a row is its own rank.
+        keys |= walked["rank"] if focus else np.arange(len(keys))
+        keys.sort()
+        self.keys = keys[np.searchsorted(keys, (plan.config.start - self.base) << 32) :]
+        self.rows = self.keys & 0xFFFFFFFF
+        if focus:
+            # Rank 2 i is row i. Focus events, appended after the others with odd ranks, are
+            # found among the sorted keys by their own (keys are unique).
+            self.rows >>= 1
+            plain = len(walked["rank"]) - focus
+            own = ((walked["ts"][plain:] - self.base) << 32) | walked["rank"][plain:]
+            at = np.searchsorted(self.keys, own)
+            kept = at < len(self.keys)  # focus events before ``start`` are not among them
+            kept[kept] = self.keys[at[kept]] == own[kept]
+            self.rows[at[kept]] = plain + np.flatnonzero(kept)
+        self.departments = len(plan.layout.departments)
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def moment(self, index: int) -> int:
+        """The time of sorted event ``index``."""
+        return int(self.keys[index] >> 32) + self.base
+
+    def cut(self, moment: int) -> int:
+        """How many of the sorted events come before ``moment``."""
+        return int(np.searchsorted(self.keys, (moment - self.base) << 32))
+
+    def after(self, moment: int) -> int:
+        """How many of the sorted events come at or before ``moment``."""
+        return int(np.searchsorted(self.keys, ((moment - self.base) << 32) | 0xFFFFFFFF, side="right"))
+
+    def columns(self, lo: int = 0, hi: int | None = None) -> dict[str, np.ndarray]:
+        """The columns of sorted events ``lo`` to ``hi``, in arrays of their own."""
+        size = len(range(*slice(lo, hi).indices(len(self))))
+        out = {name: np.empty(size, dtype) for name, dtype in _DTYPES.items()}
+        self.gather(out, 0, lo, lo + size)
+        return out
+
+    def gather(self, out: dict[str, np.ndarray], at: int, lo: int, hi: int) -> None:
+        """Write the columns of sorted events ``lo`` to ``hi`` into ``out`` from row ``at``."""
+        into = {name: values[at : at + hi - lo] for name, values in out.items()}
+        rows, walked, layout = self.rows[lo:hi], self.walked, self.plan.layout
+        np.right_shift(self.keys[lo:hi], 32, out=into["ts"])
+        into["ts"] += self.base
+        # ``clip`` (the rows are valid anyway) lets take write into ``out`` without a buffer.
+        np.take(walked["event"], rows, out=into["event"], mode="clip")
+        if self.departments:
+            np.take(walked["dep"], rows, out=into["dep"], mode="clip")
+        else:
+            into["dep"].fill(-1)
+        visit = np.take(walked["visit"], rows, mode="clip")
+        np.take(self.visits.customer, visit, out=into["customer"], mode="clip")
+        np.add(visit, self.visits.first_visit, out=into["visit"])
+        cell = np.take(walked["cell"], rows, mode="clip")
+        np.take(layout.cell_x, cell, out=into["x"], mode="clip")
+        np.take(layout.cell_y, cell, out=into["y"], mode="clip")
 
 
 def _merge(earlier: dict[str, np.ndarray], later: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -902,27 +991,112 @@ def simulate_columns(plan: Plan, workers: int = 1) -> dict[str, np.ndarray]:
 
     The result arrays are reserved generously once the first block shows the event rate:
     pages never written cost no memory, so the peak is the result plus one block, with no
-    second copy of the result.
+    second copy of the result. Built here (one process), each block's columns are gathered
+    straight into the result; only the events held back for the next block get arrays of
+    their own.
     """
-    columns = {name: np.empty(0, dtype) for name, dtype in _DTYPES.items()}
-    rows = 0
-    window = plan.config.end - plan.config.start
-    for part in iter_event_blocks(plan, workers=workers):
-        size = len(part["ts"])
+    result = _Result(plan)
+    if workers > 1:
+        for part in iter_event_blocks(plan, workers=workers):
+            result.append(part)
+        return result.close()
+    end = plan.config.end
+    carry: dict[str, np.ndarray] | None = None
+    for block, visits in _visits_per_block(plan, end):
+        fresh = (
+            _Sorted(plan, block, visits, result.pace)
+            if visits.party is None
+            else _Ready(_party_events(plan, block, visits, result.pace))
+        )
+        boundary = min(plan.origin + (block + 1) * plan.block_seconds, end)
+        cut = fresh.cut(boundary)
+        held = 0 if carry is None else int(np.searchsorted(carry["ts"], boundary, side="left"))
+        # Carried events interleave with the first of the block's own; the rest follow them.
+        head = fresh.after(int(carry["ts"][held - 1])) if held else 0
+        head = min(head, cut)
+        out = result.reserve(held + cut, fresh.moment(cut - 1) if cut else None)
+        if held:
+            merged = _merge(_slice(carry, 0, held), fresh.columns(0, head))
+            for name, values in merged.items():
+                out[name][result.rows : result.rows + len(values)] = values
+        fresh.gather(out, result.rows + held + head, head, cut)
+        result.rows += held + cut
+        rest = fresh.columns(cut)
+        carry = rest if carry is None else _merge(_slice(carry, held), rest)
+    return result.close()
+
+
+class _Ready:
+    """A block's events already gathered (a block with groups), seen as :class:`_Sorted` is."""
+
+    def __init__(self, columns: dict[str, np.ndarray]) -> None:
+        self.ready = columns
+
+    def moment(self, index: int) -> int:
+        return int(self.ready["ts"][index])
+
+    def cut(self, moment: int) -> int:
+        return int(np.searchsorted(self.ready["ts"], moment, side="left"))
+
+    def after(self, moment: int) -> int:
+        return int(np.searchsorted(self.ready["ts"], moment, side="right"))
+
+    def columns(self, lo: int = 0, hi: int | None = None) -> dict[str, np.ndarray]:
+        return _slice(self.ready, lo, hi)
+
+    def gather(self, out: dict[str, np.ndarray], at: int, lo: int, hi: int) -> None:
+        for name, values in out.items():
+            values[at : at + hi - lo] = self.ready[name][lo:hi]
+
+
+class _Result:
+    """The whole window's column arrays, grown as blocks come."""
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.pace = plan_pace(plan)
+        self.columns = {name: np.empty(0, dtype) for name, dtype in _DTYPES.items()}
+        self.rows = 0
+
+    def reserve(self, size: int, last_ts: int | None) -> dict[str, np.ndarray]:
+        """Room for ``size`` more rows (the last at ``last_ts``); the arrays to write them to."""
+        rows, columns = self.rows, self.columns
         if rows + size > len(columns["ts"]):
-            covered = max(int(part["ts"][-1]) - plan.config.start, 1)
+            start = self.plan.config.start
+            window = self.plan.config.end - start
+            covered = max((last_ts if last_ts is not None else start) - start, 1)
             estimate = int((rows + size) * window / covered * 1.25) + (1 << 16)
             capacity = max(rows + size, estimate, 2 * len(columns["ts"]))
             for name, values in columns.items():
-                grown = np.empty(capacity, dtype=values.dtype)
+                grown = _reserved(capacity, values.dtype)
                 grown[:rows] = values[:rows]
                 columns[name] = grown
-        for name, values in columns.items():
-            values[rows : rows + size] = part[name]
-        rows += size
-    for values in columns.values():
-        values.resize(rows, refcheck=False)  # shrinks in place: the unused tail is given back
-    return columns
+        return columns
+
+    def append(self, part: dict[str, np.ndarray]) -> None:
+        size = len(part["ts"])
+        out = self.reserve(size, int(part["ts"][-1]) if size else None)
+        for name, values in out.items():
+            values[self.rows : self.rows + size] = part[name]
+        self.rows += size
+
+    def close(self) -> dict[str, np.ndarray]:
+        # The tail past the last row was never written, so it holds no memory.
+        return {name: values[: self.rows] for name, values in self.columns.items()}
+
+
+def _reserved(size: int, dtype: np.dtype) -> np.ndarray:
+    """An array of ``size`` values whose memory is only taken as it is written.
+
+    It is mapped from the system directly, in ordinary pages: numpy asks for huge pages for
+    large arrays, and on virtual machines a huge page's first touch (zeroing 2 MiB) can cost
+    more than the writing itself, while an array written from front to back gains nothing
+    from them.
+    """
+    nbytes = size * np.dtype(dtype).itemsize
+    if not nbytes:
+        return np.empty(0, dtype)
+    return np.frombuffer(mmap.mmap(-1, nbytes), dtype=dtype)
 
 
 _DTYPES = {

@@ -55,8 +55,7 @@ import numpy as np
 from customersim.config import SETTINGS, SimConfig
 from customersim.errors import CapacityError
 from customersim.frame import FOCUS
-from customersim.groups import MAX_LAG, MAX_STEP_LAG, THREE_SHARE, mean_party_size, member_lags, party_sizes
-from customersim.groups import with_members as _with_members
+from customersim.groups import MAX_STEP_LAG, THREE_SHARE, mean_party_size, member_lags, party_sizes
 from customersim.layout import StoreLayout
 from customersim.profiles import profile_hour
 from customersim.queues import (
@@ -729,57 +728,7 @@ def block_events(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> di
         Column arrays ``ts``, ``event``, ``customer``, ``x``, ``y``, ``visit`` (see
         :func:`iter_event_blocks`).
     """
-    if visits.party is None:
-        return _Sorted(plan, block, visits, pace).columns()
-    return _party_events(plan, block, visits, pace)
-
-
-def _party_events(plan: Plan, block: int, visits: Visits, pace: np.ndarray) -> dict[str, np.ndarray]:
-    """:func:`block_events` of a block with groups: members' events are copies of their
-    leader's, a few seconds later."""
-    layout = plan.layout
-    walked = walk_visits(plan, block, visits, pace)
-    ts = walked["ts"]
-    # Sorting (time, rank) keys keeps visit-major order, and so (visit, step), among equal times.
-    key_base = plan.origin + block * plan.block_seconds
-    rank = walked["rank"] if walked["rank"] is not None else 2 * np.arange(len(ts), dtype=np.int64)
-    keys = ((ts - key_base) << 32) | rank
-    keys.sort()
-    # Members trail their leader by a few seconds: their copies of events just before the
-    # start fall after it.
-    lead_in = 0 if visits.party is None else MAX_LAG
-    first = np.searchsorted(keys, (plan.config.start - lead_in - key_base) << 32)
-    # A rank names its row through this table (focus events are appended after the others).
-    row_of_rank = np.empty(2 * len(ts) + 1, dtype=np.int32)
-    row_of_rank[rank] = np.arange(len(ts), dtype=np.int32)
-    order = row_of_rank[keys[first:] & 0xFFFFFFFF]
-    cell = walked["cell"][order]
-    visit = walked["visit"][order]
-    if visits.party is not None:
-        parts = {"ts": ts[order], "event": walked["event"][order], "cell": cell, "visit": visit}
-        parts["dep"] = walked["dep"][order]
-        parts = _with_members(parts, visits.party, visits.lag)
-        cut = int(np.searchsorted(parts["ts"], plan.config.start, side="left"))
-        parts = {name: values[cut:] for name, values in parts.items()}
-        cell, visit = parts["cell"], parts["visit"]
-        return {
-            "ts": parts["ts"],
-            "event": parts["event"],
-            "customer": visits.customer[visit],
-            "x": layout.cell_x[cell],
-            "y": layout.cell_y[cell],
-            "visit": visits.first_visit + visit.astype(np.int64),
-            "dep": parts["dep"],
-        }
-    return {
-        "ts": ts[order],
-        "event": walked["event"][order],
-        "customer": visits.customer[visit],
-        "x": layout.cell_x[cell],
-        "y": layout.cell_y[cell],
-        "visit": visits.first_visit + visit.astype(np.int64),
-        "dep": walked["dep"][order],
-    }
+    return _Sorted(plan, block, visits, pace).columns()
 
 
 class _Sorted:
@@ -794,6 +743,11 @@ class _Sorted:
         self.plan, self.visits = plan, visits
         self.walked = walked = walk_visits(plan, block, visits, pace)
         self.base = plan.origin + block * plan.block_seconds
+        self.departments = len(plan.layout.departments)
+        self.persons: np.ndarray | None = None  # each sorted event's visit, when not its trip's
+        if visits.party is not None:
+            self._parties(visits.party, visits.lag)
+            return
         # Sorting (time, rank) keys keeps visit-major order, and so (visit, step), among equal
         # times; the keys are sorted in place of a sort of the rows by them (a plain sort is
         # several times faster than an argsort), and each rank names its row.
@@ -815,7 +769,49 @@ class _Sorted:
             kept = at < len(self.keys)  # focus events before ``start`` are not among them
             kept[kept] = self.keys[at[kept]] == own[kept]
             self.rows[at[kept]] = plain + np.flatnonzero(kept)
-        self.departments = len(plan.layout.departments)
+
+    def _parties(self, party: np.ndarray, lag: np.ndarray) -> None:
+        """The keys of a block whose trips are parties': each member's visit copies its
+        leader's trip, ``lag`` seconds later.
+
+        Every visit (leader or member) gets a run of ranks of its own, in visit order, holding
+        its trip's ranks; sorting (time, rank) keys then orders by time, visit and step, and a
+        table from rank to (row, visit) names each event's source.
+        """
+        walked = self.walked
+        trip = walked["visit"].astype(np.int64)
+        rows = len(trip)
+        rank = walked["rank"] if walked["rank"] is not None else 2 * np.arange(rows, dtype=np.int64)
+        plain = rows - int(np.count_nonzero(walked["event"] == FOCUS))
+        counts = np.bincount(trip[:plain], minlength=len(party))  # a trip's events, focus aside
+        trip_first = np.cumsum(counts) - counts
+        member = party >= 0
+        person = party[member]  # every visit of the block, by party then slot
+        trip_of = np.empty(len(self.visits.enter), dtype=np.int64)
+        trip_of[person] = np.nonzero(member)[0]
+        lag_of = np.zeros(len(trip_of), dtype=np.int64)
+        lag_of[person] = lag[member]
+        size = counts[trip_of]
+        shift = 2 * ((np.cumsum(size) - size) - trip_first[trip_of])  # a visit's ranks from its trip's
+        source = [np.arange(rows, dtype=np.int64)]
+        visit = [party[trip, 0]]
+        for slot in (1, 2):
+            copied = np.flatnonzero(party[trip, slot] >= 0)
+            source.append(copied)
+            visit.append(party[trip[copied], slot])
+        source, visit = np.concatenate(source), np.concatenate(visit)
+        keys = walked["ts"][source] + lag_of[visit] - self.base
+        keys <<= 32
+        ranks = rank[source] + shift[visit]
+        keys |= ranks
+        keys.sort()
+        self.keys = keys[np.searchsorted(keys, (self.plan.config.start - self.base) << 32) :]
+        table = np.empty(2 * int(size.sum()) + 1, dtype=np.int64)
+        table[ranks] = (source << 32) | visit
+        named = table[self.keys & 0xFFFFFFFF]
+        self.rows = named >> 32
+        named &= 0xFFFFFFFF
+        self.persons = named
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -851,7 +847,8 @@ class _Sorted:
             np.take(walked["dep"], rows, out=into["dep"], mode="clip")
         else:
             into["dep"].fill(-1)
-        visit = np.take(walked["visit"], rows, mode="clip")
+        persons = self.persons
+        visit = np.take(walked["visit"], rows, mode="clip") if persons is None else persons[lo:hi]
         np.take(self.visits.customer, visit, out=into["customer"], mode="clip")
         np.add(visit, self.visits.first_visit, out=into["visit"])
         cell = np.take(walked["cell"], rows, mode="clip")
@@ -1003,11 +1000,7 @@ def simulate_columns(plan: Plan, workers: int = 1) -> dict[str, np.ndarray]:
     end = plan.config.end
     carry: dict[str, np.ndarray] | None = None
     for block, visits in _visits_per_block(plan, end):
-        fresh = (
-            _Sorted(plan, block, visits, result.pace)
-            if visits.party is None
-            else _Ready(_party_events(plan, block, visits, result.pace))
-        )
+        fresh = _Sorted(plan, block, visits, result.pace)
         boundary = min(plan.origin + (block + 1) * plan.block_seconds, end)
         cut = fresh.cut(boundary)
         held = 0 if carry is None else int(np.searchsorted(carry["ts"], boundary, side="left"))
@@ -1024,29 +1017,6 @@ def simulate_columns(plan: Plan, workers: int = 1) -> dict[str, np.ndarray]:
         rest = fresh.columns(cut)
         carry = rest if carry is None else _merge(_slice(carry, held), rest)
     return result.close()
-
-
-class _Ready:
-    """A block's events already gathered (a block with groups), seen as :class:`_Sorted` is."""
-
-    def __init__(self, columns: dict[str, np.ndarray]) -> None:
-        self.ready = columns
-
-    def moment(self, index: int) -> int:
-        return int(self.ready["ts"][index])
-
-    def cut(self, moment: int) -> int:
-        return int(np.searchsorted(self.ready["ts"], moment, side="left"))
-
-    def after(self, moment: int) -> int:
-        return int(np.searchsorted(self.ready["ts"], moment, side="right"))
-
-    def columns(self, lo: int = 0, hi: int | None = None) -> dict[str, np.ndarray]:
-        return _slice(self.ready, lo, hi)
-
-    def gather(self, out: dict[str, np.ndarray], at: int, lo: int, hi: int) -> None:
-        for name, values in out.items():
-            values[at : at + hi - lo] = self.ready[name][lo:hi]
 
 
 class _Result:

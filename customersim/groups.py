@@ -48,38 +48,3 @@ def member_lags(rng: np.random.Generator, sizes: np.ndarray) -> np.ndarray:
     step[first] = 0
     lag = np.cumsum(step)
     return lag - np.repeat(lag[first], sizes)
-
-
-def with_members(columns: dict[str, np.ndarray], party: np.ndarray, lag: np.ndarray) -> dict[str, np.ndarray]:
-    """A block's time-sorted events of party trips, with each member's copy added.
-
-    Args:
-        columns: event columns sorted by time, then trip, then step (``ts`` and ``visit``
-            among them); ``visit`` is the party's index.
-        party: int64 (parties, 3): the visit index of each party's leader and members (-1:
-            none).
-        lag: int64 (parties, 3): each member's lag behind the leader.
-
-    Returns:
-        The columns with ``visit`` the block's visit index and the members' events added,
-        sorted by time, then visit, then step.
-    """
-    trip = columns["visit"]
-    parts = [dict(columns, visit=party[trip, 0].astype(trip.dtype))]
-    for slot in (1, 2):
-        rows = np.flatnonzero(party[trip, slot] >= 0)
-        if not rows.size:
-            continue
-        copy = {name: values[rows] for name, values in columns.items()}
-        copy["ts"] = copy["ts"] + lag[copy["visit"], slot]
-        copy["visit"] = party[copy["visit"], slot].astype(trip.dtype)
-        parts.append(copy)
-    if len(parts) == 1:
-        return parts[0]
-    ts = np.concatenate([part["ts"] for part in parts])
-    # A stable sort by (time, visit) keeps each visit's steps in order: they come from one part.
-    key = ((ts - ts.min()) << 32) | np.concatenate([part["visit"] for part in parts]).astype(np.int64)
-    order = np.argsort(key, kind="stable")
-    del key
-    # Column by column, so that only one column's unsorted copy exists at a time.
-    return {name: np.concatenate([part[name] for part in parts])[order] for name in columns}

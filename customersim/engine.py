@@ -793,16 +793,26 @@ class _Sorted:
         lag_of[person] = lag[member]
         size = counts[trip_of]
         shift = 2 * ((np.cumsum(size) - size) - trip_first[trip_of])  # a visit's ranks from its trip's
-        source = [np.arange(rows, dtype=np.int64)]
-        visit = [party[trip, 0]]
-        for slot in (1, 2):
-            copied = np.flatnonzero(party[trip, slot] >= 0)
-            source.append(copied)
-            visit.append(party[trip[copied], slot])
-        source, visit = np.concatenate(source), np.concatenate(visit)
-        keys = walked["ts"][source] + lag_of[visit] - self.base
+        # The leaders' events, then each member slot's copies, laid end to end.
+        copied = [np.flatnonzero((party[:, slot] >= 0)[trip]) for slot in (1, 2)]
+        total = rows + sum(len(part) for part in copied)
+        keys = np.empty(total, dtype=np.int64)
+        ranks = np.empty(total, dtype=np.int64)
+        source = np.empty(total, dtype=np.int64)
+        visit = np.empty(total, dtype=np.int64)
+        np.take(party[:, 0], trip, out=visit[:rows])
+        np.subtract(walked["ts"], self.base, out=keys[:rows])
+        source[:rows] = np.arange(rows)
+        at = rows
+        for slot, part in zip((1, 2), copied, strict=True):
+            end = at + len(part)
+            np.take(party[:, slot], trip[part], out=visit[at:end])
+            keys[at:end] = walked["ts"][part] + lag_of[visit[at:end]] - self.base
+            source[at:end] = part
+            at = end
+        np.take(shift, visit, out=ranks)
+        ranks += rank[source]
         keys <<= 32
-        ranks = rank[source] + shift[visit]
         keys |= ranks
         keys.sort()
         self.keys = keys[np.searchsorted(keys, (self.plan.config.start - self.base) << 32) :]

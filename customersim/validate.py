@@ -214,8 +214,9 @@ def validate_events(
         where((c_code == FOCUS) & inside_before & ((dx != 0) | (dy != 0))),
         lambda r: [f"customer {ident[i]} has a focus event away from the cell they are at" for i in r],
     )
-    _check_focus(found, frame, layout, grid, code, ts, cell, customer, order, ident)
-    _check_checkouts(found, layout, grid, code, ts, cell, customer, order, ident)
+    stories = _Stories(code, ts, cell, customer, order, ident, order[code[order] != FOCUS])
+    _check_focus(found, frame, layout, grid, stories)
+    _check_checkouts(found, layout, grid, stories)
     found.add(
         "step",
         where((c_code == 2) & inside_before & ((dx != 0) | (dy != 0))),
@@ -261,17 +262,21 @@ def validate_events(
     return report
 
 
+@dataclass(frozen=True, eq=False)
+class _Stories:
+    """The columns the journey checks share, and each customer's rows in time order."""
+
+    code: np.ndarray
+    ts: np.ndarray
+    cell: np.ndarray
+    customer: np.ndarray
+    order: np.ndarray  # every row, by customer then time
+    ident: np.ndarray  # the customer id of each row, as text
+    placing: np.ndarray  # ``order`` without focus rows: the rows that place the shopper
+
+
 def _check_focus(
-    found: _Collector,
-    frame: pd.DataFrame,
-    layout: StoreLayout,
-    config: SimConfig,
-    code: np.ndarray,
-    ts: np.ndarray,
-    cell: np.ndarray,
-    customer: np.ndarray,
-    order: np.ndarray,
-    ident: np.ndarray,
+    found: _Collector, frame: pd.DataFrame, layout: StoreLayout, config: SimConfig, stories: _Stories
 ) -> None:
     """Focus events against the stays in departments, in each customer's time order.
 
@@ -279,11 +284,19 @@ def _check_focus(
     window when the customer's story opens inside it, and it is still going on when the frame
     ends inside it. Stays cut by the window are not held to the threshold's exact moment.
     """
+    code, ts, cell, customer, order, ident = (
+        stories.code,
+        stories.ts,
+        stories.cell,
+        stories.customer,
+        stories.order,
+        stories.ident,
+    )
+    story = stories.placing
     threshold = math.ceil(config.focus_seconds)
     names = layout.departments
     place = np.where(cell >= 0, layout.department[np.maximum(cell, 0)], -1).astype(np.int64)
     place[code != MOVE] = -1
-    story = order[code[order] != FOCUS]  # the rows that place the shopper, in customer-time order
     s_dep, s_who, s_ts = place[story], customer[story], ts[story]
     first = np.r_[True, s_who[1:] != s_who[:-1]] if len(story) else np.empty(0, bool)
     last = np.r_[s_who[1:] != s_who[:-1], True] if len(story) else np.empty(0, bool)
@@ -353,17 +366,7 @@ def _check_focus(
     )
 
 
-def _check_checkouts(
-    found: _Collector,
-    layout: StoreLayout,
-    config: SimConfig,
-    code: np.ndarray,
-    ts: np.ndarray,
-    cell: np.ndarray,
-    customer: np.ndarray,
-    order: np.ndarray,
-    ident: np.ndarray,
-) -> None:
+def _check_checkouts(found: _Collector, layout: StoreLayout, config: SimConfig, stories: _Stories) -> None:
     """A checkout serves one party at a time.
 
     A service is a stay at a checkout cell longer than one walking step (a shopper walking
@@ -373,9 +376,10 @@ def _check_checkouts(
     """
     from customersim.groups import MAX_STEP_LAG
 
-    if not len(layout.checkouts) or not len(order):
+    code, ts, cell, customer, ident = stories.code, stories.ts, stories.cell, stories.customer, stories.ident
+    story = stories.placing
+    if not len(layout.checkouts) or not len(story):
         return
-    story = order[code[order] != FOCUS]
     who = customer[story]
     at = cell[story]
     on = np.isin(at, layout.checkouts) & (code[story] == MOVE)

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from helpers.app_server import ROOT, AppServer, clean_environment, launch_chromium
+from helpers.app_server import ROOT, AppServer, clean_environment, launch_chromium, watched_page
 from helpers.contract import assert_all_contract
 from helpers.mqtt_broker import Collector, publish_sentinel
 
@@ -116,12 +116,7 @@ def test_browser_first_view_tune_break_play(server) -> None:
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.on(
-                "console",
-                lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
-            )
-            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page = watched_page(browser, problems, viewport={"width": 1400, "height": 1000})
 
             # First view: from navigation to the first heatmap drawn (what a newcomer waits for).
             began = time.perf_counter()
@@ -219,12 +214,7 @@ def test_browser_two_tabs_publish_to_one_broker(server, mosquitto, topics) -> No
         try:
             pages = []
             for seed in seeds:
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.on(
-                    "console",
-                    lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
-                )
-                page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+                page = watched_page(browser, problems, viewport={"width": 1400, "height": 1000})
                 page.goto(f"{server.url}/?STORE_WIDTH=8&SIM_SEED={seed}")
                 page.wait_for_function(HEATMAP_SHAPE, timeout=60_000)
                 idle(page)
@@ -333,12 +323,7 @@ def test_browser_layouts_are_drawn_as_stores(server, layout, query, shape) -> No
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.on(
-                "console",
-                lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
-            )
-            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page = watched_page(browser, problems, viewport={"width": 1400, "height": 1000})
             page.goto(f"{server.url}?{query}")
             expected = json.dumps(shape or [plan.height, plan.width]).replace(" ", "")
             page.wait_for_function(

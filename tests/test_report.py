@@ -74,7 +74,7 @@ def test_describe_reads_the_headline_figures():
 
 @pytest.mark.browser
 def test_report_opens_offline_with_every_figure_drawn(events, tmp_path):
-    from helpers.app_server import launch_chromium
+    from helpers.app_server import launch_chromium, watched_page
     from playwright.sync_api import sync_playwright
 
     out = tmp_path / "report.html"
@@ -84,10 +84,8 @@ def test_report_opens_offline_with_every_figure_drawn(events, tmp_path):
     assert "http://" not in page_text.split("<body>", 1)[1].split("plotly.js", 1)[0]
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
-        page = browser.new_page()
         errors: list[str] = []
-        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-        page.on("pageerror", lambda error: errors.append(str(error)))
+        page = watched_page(browser, errors)
         # No network: every request but the file itself is refused, so the page must be whole.
         page.route(
             "**/*",

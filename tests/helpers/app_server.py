@@ -45,6 +45,16 @@ def launch_chromium(playwright: Any) -> Any:
     return playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS)
 
 
+def watched_page(browser: Any, problems: list[str], **options: Any) -> Any:
+    """A new page whose console errors and uncaught page errors are appended to ``problems``."""
+    page = browser.new_page(**options)
+    page.on(
+        "console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None
+    )
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    return page
+
+
 class AppServer:
     """``streamlit run app.py`` on a free port with the given environment."""
 

@@ -24,6 +24,7 @@ import contextlib
 import os
 import time
 import uuid
+from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -32,6 +33,7 @@ import streamlit as st
 from customersim import plots
 from customersim.app.live import BuiltinBroker, LiveSession, feed_table, settings_or_error
 from customersim.app.support import (
+    FIELD_LABELS,
     SHOP_DAY_PROFILE,
     SPEEDS,
     SUPERMARKET_WEEK_PROFILE,
@@ -161,6 +163,18 @@ for note in notes:
     st.error(note, icon=":material/error:")
 
 side = st.sidebar
+
+
+def setting_input(container: Any, name: str, key: str, value: float | None = None, **options: Any) -> Any:
+    """A number input for a SimConfig setting: its sidebar label, bounds and tooltip from the
+    settings table, its first value from the environment."""
+    if value is None:
+        value = float(getattr(env_config, name))
+    return container.number_input(
+        FIELD_LABELS[name], *input_bounds(name), value, key=key, help=help_text(name), **options
+    )
+
+
 side.header("Store")
 choices = layout_choices(env_config.layout)
 layout_choice = side.selectbox(
@@ -226,28 +240,9 @@ neighbourhood = side.radio(
     help=help_text("neighbourhood"),
 )
 side.header("Shoppers")
-average = side.number_input(
-    "Target average inside",
-    *input_bounds("customers_average_in_store"),
-    float(env_config.customers_average_in_store),
-    step=1.0,
-    key="average",
-    help=help_text("customers_average_in_store"),
-)
-visit_minutes = side.number_input(
-    "Mean visit (minutes)",
-    *input_bounds("mean_visit_minutes"),
-    float(env_config.mean_visit_minutes),
-    key="visit_minutes",
-    help=help_text("mean_visit_minutes"),
-)
-dwell = side.number_input(
-    "Mean dwell per cell (seconds)",
-    *input_bounds("dwell_mean_seconds"),
-    float(env_config.dwell_mean_seconds),
-    key="dwell",
-    help=help_text("dwell_mean_seconds"),
-)
+average = setting_input(side, "customers_average_in_store", "average", step=1.0)
+visit_minutes = setting_input(side, "mean_visit_minutes", "visit_minutes")
+dwell = setting_input(side, "dwell_mean_seconds", "dwell")
 segment_choices = [DEFAULT_SEGMENTS, NO_SEGMENTS]
 if env_config.segments not in segment_choices:  # the environment's own table file
     segment_choices.append(env_config.segments)
@@ -263,55 +258,17 @@ segments = side.selectbox(
     help=help_text("segments"),
 )
 with side.expander("More walking settings"):
-    dwell_spread = st.number_input(
-        "Dwell spread",
-        *input_bounds("dwell_spread"),
-        float(env_config.dwell_spread),
-        key="dwell_spread",
-        help=help_text("dwell_spread"),
-    )
-    pace_spread = st.number_input(
-        "Pace spread",
-        *input_bounds("pace_spread"),
-        float(env_config.pace_spread),
-        key="pace_spread",
-        help=help_text("pace_spread"),
-    )
-    walk = st.number_input(
-        "Walk home (seconds per cell)",
-        *input_bounds("walk_seconds_per_cell"),
-        env_config.walk_seconds_per_cell,
-        key="walk",
-        help=help_text("walk_seconds_per_cell"),
-    )
+    dwell_spread = setting_input(st, "dwell_spread", "dwell_spread")
+    pace_spread = setting_input(st, "pace_spread", "pace_spread")
+    walk = setting_input(st, "walk_seconds_per_cell", "walk", value=env_config.walk_seconds_per_cell)
 with side.expander("Checkout and groups"):
-    service = st.number_input(
-        "Checkout service (seconds)",
-        *input_bounds("checkout_service_seconds"),
-        float(env_config.checkout_service_seconds),
-        key="service",
-        help=help_text("checkout_service_seconds"),
-    )
-    service_spread = st.number_input(
-        "Service spread",
-        *input_bounds("checkout_service_spread"),
-        float(env_config.checkout_service_spread),
-        key="service_spread",
-        help=help_text("checkout_service_spread"),
-    )
-    group_share = st.number_input(
-        "Share of arrivals in groups",
-        *input_bounds("group_share"),
-        float(env_config.group_share),
-        key="group_share",
-        help=help_text("group_share"),
-    )
+    service = setting_input(st, "checkout_service_seconds", "service")
+    service_spread = setting_input(st, "checkout_service_spread", "service_spread")
+    group_share = setting_input(st, "group_share", "group_share")
 side.header("Time")
 start = side.text_input("Start (UTC)", format_start(env_config.start), key="start", help=help_text("start"))
-hours = side.number_input(
-    "Hours", *input_bounds("hours"), float(env_config.hours), key="hours", help=help_text("hours")
-)
-seed = side.number_input("Seed", *input_bounds("seed"), env_config.seed, key="seed", help=help_text("seed"))
+hours = setting_input(side, "hours", "hours")
+seed = setting_input(side, "seed", "seed", value=env_config.seed)
 presets = {
     "from the environment": env_config.arrival_profile,
     "flat": FLAT_PROFILE,

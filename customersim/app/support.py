@@ -248,6 +248,9 @@ FIELD_LABELS: dict[str, str] = {
     "customers_file": "Customer list",
     "layout": "Layout",
     "segments": "Customer segments",
+    "checkout_service_seconds": "Checkout service (seconds)",
+    "checkout_service_spread": "Service spread",
+    "group_share": "Share of arrivals in groups",
 }
 
 # ------------------------------------------------------------------------- store layouts

@@ -93,6 +93,11 @@ def load_customer_columns(path: str | os.PathLike[str] | None) -> dict[str, np.n
     return dict(_load_columns(str(path), *_file_stamp(str(path))))
 
 
+def frame_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """A customer-list frame's columns as arrays of text, as :func:`load_customer_columns` gives."""
+    return {name: frame[name].astype(str).to_numpy() for name in frame.columns}
+
+
 def _file_stamp(path: str) -> tuple[int, int]:
     variable = SETTINGS.env("customers_file")
     try:

@@ -231,6 +231,17 @@ def _matches(segment: Segment, columns: Mapping[str, np.ndarray], size: int) -> 
     return match
 
 
+def segment_index(segments: tuple[Segment, ...], columns: Mapping[str, np.ndarray], size: int) -> np.ndarray:
+    """Each customer's segment: the index of the first rule whose conditions hold, -1 for none."""
+    import numpy as np
+
+    segment = np.full(size, -1, dtype=np.int16)
+    for index, rule in enumerate(segments):
+        free = segment < 0
+        segment[free & _matches(rule, columns, size)] = index
+    return segment
+
+
 def customer_traits(
     segments: tuple[Segment, ...],
     columns: Mapping[str, np.ndarray] | None,
@@ -256,10 +267,7 @@ def customer_traits(
 
     if not segments or columns is None or len(columns.get("customer_id", ())) != customers:
         return None
-    segment = np.full(customers, -1, dtype=np.int16)
-    for index, rule in enumerate(segments):
-        free = segment < 0
-        segment[free & _matches(rule, columns, customers)] = index
+    segment = segment_index(segments, columns, customers)
     if (segment < 0).all():
         return None
     factor = np.array([[s.frequency, s.visit_length, s.pace] for s in segments] + [[1.0, 1.0, 1.0]])
@@ -303,33 +311,14 @@ def customer_segments(config: SimConfig, customers: pd.DataFrame | None = None) 
     import numpy as np
     import pandas as pd
 
-    from customersim.customers import load_customer_columns
+    from customersim.customers import frame_columns, load_customer_columns
 
-    if customers is None:
-        columns = load_customer_columns(config.customers_file)
-    else:
-        columns = {name: customers[name].astype(str).to_numpy() for name in customers.columns}
+    columns = load_customer_columns(config.customers_file) if customers is None else frame_columns(customers)
     ids = np.asarray(columns["customer_id"], dtype=str)
     segments = load_segments(config.segments)
     names = np.array([*(s.name for s in segments), "default"], dtype=object)
-    segment = np.full(len(ids), len(segments), dtype=np.int64)
-    for index, rule in enumerate(segments):
-        free = segment == len(segments)
-        segment[free & _matches(rule, columns, len(ids))] = index
+    segment = segment_index(segments, columns, len(ids))  # -1, the default, picks the last name
     return pd.Series(names[segment], index=pd.Index(ids, name="customer_id"), name="segment")
-
-
-def pick_stops(stop_cdf: np.ndarray, row: np.ndarray, uniform: np.ndarray) -> np.ndarray:
-    """Stop indices drawn from each candidate's row of cumulative probabilities, all at once.
-
-    Rows are laid end to end, row ``r`` shifted by ``r``, so one sorted search serves them all.
-    """
-    import numpy as np
-
-    stops = stop_cdf.shape[1]
-    shifted = (stop_cdf + np.arange(len(stop_cdf))[:, None]).ravel()
-    pick = np.searchsorted(shifted, uniform + row, side="right") - row.astype(np.int64) * stops
-    return np.clip(pick, 0, stops - 1)
 
 
 def segment_text(value: str) -> str:
@@ -348,6 +337,6 @@ __all__ = [
     "customer_segments",
     "customer_traits",
     "load_segments",
-    "pick_stops",
+    "segment_index",
     "segment_text",
 ]

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from customersim.arrow import strings
 from customersim.config import SimConfig
-from customersim.customers import load_customer_columns, load_customer_ids
+from customersim.customers import frame_columns, load_customer_columns, load_customer_ids
 from customersim.engine import Plan, customer_loyalty, iter_event_blocks, make_plan, simulate_columns
 from customersim.errors import CustomerListError, excerpt
 from customersim.frame import build_frame
@@ -189,8 +189,7 @@ def plan_for(config: SimConfig, customers: Customers, count: int) -> Plan:
     """
     pd = sys.modules.get("pandas")
     if pd is not None and isinstance(customers, pd.DataFrame):
-        columns = {name: customers[name].astype(str).to_numpy() for name in customers.columns}
-        return _plan_with(config, columns, count)
+        return _plan_with(config, frame_columns(customers), count)
     if customers is None:
         return plan_for_count(config, count)
     return make_plan(config, count)

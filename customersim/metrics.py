@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from customersim.frame import ENTER, EXIT, FOCUS, MOVE, event_codes
+from customersim.profiles import HOURS_PER_WEEK, WEEKDAYS, profile_hour
 from customersim.tally import OccupancyTally  # noqa: F401  (defined apart, without pandas)
 
 if TYPE_CHECKING:
@@ -308,9 +309,6 @@ def arrivals_by_hour(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(counts, index=pd.RangeIndex(24, name="hour"), name="arrivals")
 
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
 def arrivals_by_weekday_hour(frame: pd.DataFrame) -> pd.DataFrame:
     """Mean number of ``enter`` events per UTC weekday (rows) and hour (columns).
 
@@ -322,12 +320,11 @@ def arrivals_by_weekday_hour(frame: pd.DataFrame) -> pd.DataFrame:
     ts = frame["ts"].to_numpy()
     counts = np.zeros((7, 24))
     if len(enters):
-        # 1970-01-01 was a Thursday: day 0 is weekday 3 with Monday as 0.
-        np.add.at(counts, ((enters // 86400 + 3) % 7, (enters // 3600) % 24), 1)
+        np.add.at(counts, np.divmod(profile_hour(enters // 3600, HOURS_PER_WEEK), 24), 1)
     days = np.zeros(7)
     if len(ts):
         covered = np.arange(ts.min() // 86400, ts.max() // 86400 + 1)
-        days = np.bincount((covered + 3) % 7, minlength=7).astype(np.float64)
+        days = np.bincount(profile_hour(covered * 24, HOURS_PER_WEEK) // 24, minlength=7).astype(np.float64)
     mean = counts / np.where(days > 0, days, np.nan)[:, None]
     return pd.DataFrame(
         mean, index=pd.Index(WEEKDAYS, name="weekday"), columns=pd.RangeIndex(24, name="hour")

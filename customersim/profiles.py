@@ -21,6 +21,8 @@ from __future__ import annotations
 from typing import Any
 
 HOURS_PER_WEEK = 168
+# The days of a profile's week, in its order.
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # The epoch (1970-01-01) was a Thursday: hour 0 of the epoch is hour 72 of a Monday-based week.
 EPOCH_HOUR_OF_WEEK = 72
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from customersim import metrics
 
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+WEEKDAYS = tuple(day[:3] for day in metrics.WEEKDAYS)
 
 # Published figures for real stores: (what, value, how ours is measured, source).
 REFERENCE_FIGURES: tuple[tuple[str, str, str, str], ...] = (

@@ -27,7 +27,7 @@ from customersim.errors import CapacityError, LayoutError
 from customersim.floorplan import OPEN, parse_floorplan, shipped_layouts
 from customersim.metrics import mean_occupancy, visit_table
 from customersim.mqtt.settings import MQTT_SETTINGS
-from customersim.profiles import PRESETS
+from customersim.profiles import PRESETS, WEEKDAYS
 from customersim.validate import occupancy_standard_error
 
 # The page draws every event of the window; beyond this many it would take seconds per redraw
@@ -38,7 +38,7 @@ SPEEDS: tuple[str, ...] = ("1", "2", "5", "10", "30", "60", "100", "300", "1000"
 # Hours of a typical shop day and a supermarket's week, one-click alternatives to the flat profile.
 SHOP_DAY_PROFILE: tuple[float, ...] = PRESETS["shop-day"]
 SUPERMARKET_WEEK_PROFILE: tuple[float, ...] = PRESETS["supermarket-week"]
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_DAYS = tuple(day[:3] for day in WEEKDAYS)
 
 
 def help_text(name: str) -> str:

@@ -22,6 +22,10 @@ class CapacityError(ValueError):
     """The customer list is too small for the number of customers inside at once."""
 
 
+class CheckoutCapacityError(CapacityError):
+    """The layout's checkout lanes cannot serve the shoppers the settings bring at the busiest hour."""
+
+
 class CustomerListError(ValueError):
     """The customer list cannot be used; the message names the file, line and column."""
 

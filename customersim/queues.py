@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from customersim.errors import CapacityError
+from customersim.errors import CheckoutCapacityError, LayoutError
 from customersim.layout import StoreLayout
 
 # At most this many queue cells behind a checkout; longer lines wait at the last one.
@@ -77,7 +77,7 @@ def checkout_lanes(layout: StoreLayout) -> Lanes | None:
     checkout), so queueing never looks like shopping and every step forward is an edge step.
 
     Raises:
-        CapacityError: a checkout has no walkable neighbour to queue on.
+        LayoutError: a checkout has no walkable neighbour to queue on.
     """
     counters = layout.checkouts
     if not len(counters):
@@ -104,9 +104,9 @@ def checkout_lanes(layout: StoreLayout) -> Lanes | None:
             if direction is not None:
                 break
         if direction is None:
-            raise CapacityError(
-                f"the checkout at ({x}, {y}) has no walkable cell beside it to queue on: give it floor "
-                f"on the side shoppers come from"
+            raise LayoutError(
+                f"layout: the checkout at ({x}, {y}) has no walkable cell beside it to queue on: "
+                "give it floor on the side shoppers come from"
             )
         line = [counter]
         nx, ny = x, y
@@ -187,13 +187,13 @@ def check_lanes(peak_party_rate: float, lanes: int, mean_service: float, names: 
         names: the settings' variable names, by role, for the message.
 
     Raises:
-        CapacityError: the utilisation ``rate x service / lanes`` reaches the limit.
+        CheckoutCapacityError: the utilisation ``rate x service / lanes`` reaches the limit.
     """
     utilisation = peak_party_rate * mean_service / lanes
     if utilisation < MAX_UTILISATION:
         return
     needed = math.ceil(peak_party_rate * mean_service / MAX_UTILISATION)
-    raise CapacityError(
+    raise CheckoutCapacityError(
         f"the layout's {lanes} checkout lane(s) would be {utilisation:.0%} busy at the busiest hour "
         f"({peak_party_rate * 3600:.0f} checkouts an hour x {mean_service:.0f} s each; at most "
         f"{MAX_UTILISATION:.0%} keeps queues finite): it needs at least {needed} lanes; lower "

@@ -784,3 +784,17 @@ def test_send_a_focus_event_with_a_department_of_the_layout(broker_env, mosquitt
         }
     finally:
         collector.close()
+
+
+def test_too_few_checkout_lanes_name_the_fields_that_change_their_load(env) -> None:
+    at = page()
+    at.selectbox(key="layout").set_value("supermarket")
+    at.number_input(key="average").set_value(30.0)
+    at.selectbox(key="preset").set_value("supermarket week")
+    run(at)
+    (message,) = errors(at)
+    assert message.startswith("Target average inside / Checkout service (seconds) / Layout: the layout's 7")
+    assert "customer from the list" not in message  # not the message of a list that is too small
+    at.number_input(key="service").set_value(60.0)
+    run(at)
+    assert errors(at) == []

@@ -23,7 +23,7 @@ import pandas as pd
 
 from customersim.config import SETTINGS, ConfigError, SimConfig, format_start
 from customersim.customers import CustomerListError, load_customers, parse_customer_bytes
-from customersim.errors import CapacityError, LayoutError
+from customersim.errors import CapacityError, CheckoutCapacityError, LayoutError
 from customersim.floorplan import OPEN, parse_floorplan, shipped_layouts
 from customersim.metrics import mean_occupancy, visit_table
 from customersim.mqtt.settings import MQTT_SETTINGS
@@ -292,9 +292,13 @@ def field_message(error: Exception) -> str:
     """An error's message led by the sidebar field to change, e.g. ``Start (UTC): start (...) = ...``.
 
     Setting errors start with the setting's name; a customer list that is too small is
-    explained in one sentence and points at the two fields that fix it.
+    explained in one sentence and points at the two fields that fix it; checkout lanes that
+    cannot keep up point at the fields that change their load.
     """
     text = str(error)
+    if isinstance(error, CheckoutCapacityError):
+        fields = ("customers_average_in_store", "checkout_service_seconds", "layout")
+        return f"{' / '.join(FIELD_LABELS[name] for name in fields)}: {text}"
     if isinstance(error, CapacityError):
         return (
             f"{FIELD_LABELS['customers_average_in_store']} / {FIELD_LABELS['customers_file']}: "

@@ -800,17 +800,19 @@ class _Sorted:
         ranks = np.empty(total, dtype=np.int64)
         source = np.empty(total, dtype=np.int64)
         visit = np.empty(total, dtype=np.int64)
-        np.take(party[:, 0], trip, out=visit[:rows])
+        # ``clip`` (the indices are valid anyway): take then writes into ``out`` directly,
+        # several times faster than the buffered write of its default mode.
+        np.take(party[:, 0], trip, out=visit[:rows], mode="clip")
         np.subtract(walked["ts"], self.base, out=keys[:rows])
         source[:rows] = np.arange(rows)
         at = rows
         for slot, part in zip((1, 2), copied, strict=True):
             end = at + len(part)
-            np.take(party[:, slot], trip[part], out=visit[at:end])
+            np.take(party[:, slot], trip[part], out=visit[at:end], mode="clip")
             keys[at:end] = walked["ts"][part] + lag_of[visit[at:end]] - self.base
             source[at:end] = part
             at = end
-        np.take(shift, visit, out=ranks)
+        np.take(shift, visit, out=ranks, mode="clip")
         ranks += rank[source]
         keys <<= 32
         keys |= ranks

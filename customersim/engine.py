@@ -76,6 +76,8 @@ MAX_VISIT_FACTOR = 8
 VISIT_SHAPE = 2.0
 # Blocks hold about this many events, so that their memory stays small and flat.
 BLOCK_TARGET_EVENTS = 1 << 18
+# Bits a sort key packs its time, visit and rank into (an int64 whose sign stays clear).
+KEY_BITS = 63
 # A block is at most a day: its visit-seconds are fixed, so every day of a small store meets
 # the target too, not only the week (a day inside a week-long block varies by a few percent
 # with the lengths of the visits it happens to get).
@@ -744,6 +746,7 @@ class _Sorted:
         self.base = plan.origin + block * plan.block_seconds
         self.departments = len(plan.layout.departments)
         self.persons: np.ndarray | None = None  # each sorted event's visit, when not its trip's
+        self.time_shift = 32  # a key's time is above this many bits
         if visits.party is not None:
             self._parties(visits.party, visits.lag)
             return
@@ -773,71 +776,116 @@ class _Sorted:
         """The keys of a block whose trips are parties': each member's visit copies its
         leader's trip, ``lag`` seconds later.
 
-        Every visit (leader or member) gets a run of ranks of its own, in visit order, holding
-        its trip's ranks; sorting (time, rank) keys then orders by time, visit and step, and a
-        table from rank to (row, visit) names each event's source.
+        A key packs, from the top, an event's time since the block's start, its visit and its
+        row's rank (rows are in step order within a trip, so sorting the keys orders by time,
+        visit and step), and a sorted key names its visit and row with a shift and a mask. A
+        member's key is its leader's plus a per-party constant, so copies cost an addition.
         """
         walked = self.walked
-        trip = walked["visit"].astype(np.int64)
+        trip = walked["visit"]
         rows = len(trip)
-        rank = walked["rank"] if walked["rank"] is not None else 2 * np.arange(rows, dtype=np.int64)
         plain = rows - int(np.count_nonzero(walked["event"] == FOCUS))
-        counts = np.bincount(trip[:plain], minlength=len(party))  # a trip's events, focus aside
-        trip_first = np.cumsum(counts) - counts
-        member = party >= 0
-        person = party[member]  # every visit of the block, by party then slot
-        trip_of = np.empty(len(self.visits.enter), dtype=np.int64)
-        trip_of[person] = np.nonzero(member)[0]
-        lag_of = np.zeros(len(trip_of), dtype=np.int64)
-        lag_of[person] = lag[member]
-        size = counts[trip_of]
-        shift = 2 * ((np.cumsum(size) - size) - trip_first[trip_of])  # a visit's ranks from its trip's
-        # The leaders' events, then each member slot's copies, laid end to end.
-        copied = [np.flatnonzero((party[:, slot] >= 0)[trip]) for slot in (1, 2)]
-        total = rows + sum(len(part) for part in copied)
-        keys = np.empty(total, dtype=np.int64)
-        ranks = np.empty(total, dtype=np.int64)
-        source = np.empty(total, dtype=np.int64)
-        visit = np.empty(total, dtype=np.int64)
-        # ``clip`` (the indices are valid anyway): take then writes into ``out`` directly,
-        # several times faster than the buffered write of its default mode.
-        np.take(party[:, 0], trip, out=visit[:rows], mode="clip")
-        np.subtract(walked["ts"], self.base, out=keys[:rows])
-        source[:rows] = np.arange(rows)
+        # A trip's rows (focus events aside) are consecutive and trips come in order.
+        bounds = np.searchsorted(trip[:plain], np.arange(len(party) + 1, dtype=trip.dtype))
+        trip_first, counts = bounds[:-1], np.diff(bounds)
+        rank = walked["rank"] if walked["rank"] is not None else np.arange(0, 2 * rows, 2, dtype=np.int64)
+        rank_bits = (2 * rows).bit_length()
+        visit_bits = len(self.visits.enter).bit_length()
+        shift = rank_bits + visit_bits
+        latest = int(walked["ts"].max()) - self.base + int(lag.max()) if rows else 0
+        if latest.bit_length() + shift > KEY_BITS:
+            self._parties_sorted_apart(party, lag, plain, trip_first, counts, rank)
+            return
+        copies = [np.flatnonzero(party[:, slot] >= 0) for slot in (1, 2)]
+        room = rows + sum(int(counts[who].sum()) for who in copies) + 2 * (rows - plain)
+        keys = np.empty(room, np.int64)
+        head = keys[:rows]
+        np.subtract(walked["ts"], self.base, out=head)
+        head <<= shift
+        head += rank
+        head += np.take(party[:, 0] << rank_bits, trip, mode="clip")
+        focus_trip = trip[plain:]
+        # Focus events' rows and keys, the leaders' then each member slot's copies: few, they
+        # are found among the sorted keys by their own (keys are unique).
+        focus_row = [np.arange(plain, rows)]
+        own = [head[plain:].copy()]
         at = rows
-        for slot, part in zip((1, 2), copied, strict=True):
-            end = at + len(part)
-            np.take(party[:, slot], trip[part], out=visit[at:end], mode="clip")
-            keys[at:end] = walked["ts"][part] + lag_of[visit[at:end]] - self.base
-            source[at:end] = part
-            at = end
-        np.take(shift, visit, out=ranks, mode="clip")
-        ranks += rank[source]
-        keys <<= 32
-        keys |= ranks
+        for slot, who in zip((1, 2), copies, strict=True):
+            # A member's key is the leader's, later by the lag and with the member's visit.
+            step = (lag[:, slot] << shift) + ((party[:, slot] - party[:, 0]) << rank_bits)
+            span = counts[who]
+            size = int(span.sum())
+            first = np.cumsum(span) - span
+            copied = np.arange(size) + np.repeat(trip_first[who] - first, span)
+            np.take(head, copied, out=keys[at : at + size], mode="clip")
+            keys[at : at + size] += np.repeat(step[who], span)
+            at += size
+            focus = plain + np.flatnonzero(party[focus_trip, slot] >= 0)
+            focus_row.append(focus)
+            own.append(head[focus] + step[trip[focus]])
+            keys[at : at + len(focus)] = own[-1]
+            at += len(focus)
+        focus_row, own = np.concatenate(focus_row), np.concatenate(own)
+        keys = keys[:at]
         keys.sort()
-        self.keys = keys[np.searchsorted(keys, (self.plan.config.start - self.base) << 32) :]
-        table = np.empty(2 * int(size.sum()) + 1, dtype=np.int64)
-        table[ranks] = (source << 32) | visit
-        named = table[self.keys & 0xFFFFFFFF]
-        self.rows = named >> 32
-        named &= 0xFFFFFFFF
-        self.persons = named
+        self.keys = keys[np.searchsorted(keys, (self.plan.config.start - self.base) << shift) :]
+        self.time_shift = shift
+        self.persons = self.keys >> rank_bits
+        self.persons &= (1 << visit_bits) - 1
+        self.rows = self.keys & ((1 << rank_bits) - 1)
+        self.rows >>= 1  # rank 2 i is row i
+        if len(own):
+            found = np.searchsorted(self.keys, own)
+            kept = found < len(self.keys)  # focus events before ``start`` are not among them
+            kept[kept] = self.keys[found[kept]] == own[kept]
+            self.rows[found[kept]] = focus_row[kept]
+
+    def _parties_sorted_apart(
+        self,
+        party: np.ndarray,
+        lag: np.ndarray,
+        plain: int,
+        trip_first: np.ndarray,
+        counts: np.ndarray,
+        rank: np.ndarray,
+    ) -> None:
+        """:meth:`_parties` for a block too big to pack a key in 64 bits: the events' times,
+        visits and ranks are sorted as separate columns (slower, same order)."""
+        walked = self.walked
+        trip = walked["visit"]
+        rows = len(trip)
+        times, visits = [walked["ts"] - self.base], [party[trip, 0]]
+        ranks, sources = [rank], [np.arange(rows)]
+        for slot in (1, 2):
+            source = np.flatnonzero(party[trip, slot] >= 0)
+            visit = party[trip[source], slot]
+            times.append(walked["ts"][source] + lag[trip[source], slot] - self.base)
+            visits.append(visit)
+            ranks.append(rank[source])
+            sources.append(source)
+        time, visit, rank, source = (np.concatenate(part) for part in (times, visits, ranks, sources))
+        order = np.lexsort((rank, visit, time))
+        order = order[np.searchsorted(time[order], self.plan.config.start - self.base) :]
+        self.keys = time[order]
+        self.time_shift = 0
+        self.rows = source[order]
+        self.persons = visit[order]
 
     def __len__(self) -> int:
         return len(self.keys)
 
     def moment(self, index: int) -> int:
         """The time of sorted event ``index``."""
-        return int(self.keys[index] >> 32) + self.base
+        return int(self.keys[index] >> self.time_shift) + self.base
 
     def cut(self, moment: int) -> int:
         """How many of the sorted events come before ``moment``."""
-        return int(np.searchsorted(self.keys, (moment - self.base) << 32))
+        return int(np.searchsorted(self.keys, (moment - self.base) << self.time_shift))
 
     def after(self, moment: int) -> int:
         """How many of the sorted events come at or before ``moment``."""
-        return int(np.searchsorted(self.keys, ((moment - self.base) << 32) | 0xFFFFFFFF, side="right"))
+        last = ((moment - self.base) << self.time_shift) | ((1 << self.time_shift) - 1)
+        return int(np.searchsorted(self.keys, last, side="right"))
 
     def columns(self, lo: int = 0, hi: int | None = None) -> dict[str, np.ndarray]:
         """The columns of sorted events ``lo`` to ``hi``, in arrays of their own."""
@@ -850,7 +898,7 @@ class _Sorted:
         """Write the columns of sorted events ``lo`` to ``hi`` into ``out`` from row ``at``."""
         into = {name: values[at : at + hi - lo] for name, values in out.items()}
         rows, walked, layout = self.rows[lo:hi], self.walked, self.plan.layout
-        np.right_shift(self.keys[lo:hi], 32, out=into["ts"])
+        np.right_shift(self.keys[lo:hi], self.time_shift, out=into["ts"])
         into["ts"] += self.base
         # ``clip`` (the rows are valid anyway) lets take write into ``out`` without a buffer.
         np.take(walked["event"], rows, out=into["event"], mode="clip")

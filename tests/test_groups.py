@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from customersim import SimConfig, simulate
+from customersim import SimConfig, engine, simulate
 from customersim.groups import MAX_LAG
 from customersim.metrics import mean_occupancy
 from customersim.validate import validate_events
@@ -128,3 +128,14 @@ def test_a_crowded_segment_lends_its_visits_to_other_customers() -> None:
         np.random.default_rng(1), picker, enter, enter + 100, np.zeros(3, np.int64), _Occupants(), 0
     )
     assert len(set(chosen.tolist())) == 3 and 0 in chosen
+
+
+def test_a_block_too_big_for_one_key_sorts_its_events_the_same_way(monkeypatch) -> None:
+    """A block whose time, visit and rank do not fit in one 64-bit key is sorted by columns
+    instead; here the key is made small so every block takes that way."""
+    config = SimConfig(layout="fashion", customers_average_in_store=12, hours=12, seed=4)
+    packed = simulate(config)
+    monkeypatch.setattr(engine, "KEY_BITS", 20)
+    apart = simulate(config)
+    assert (packed["event"] == "focus").any() and packed["visit"].nunique() > 100
+    pd.testing.assert_frame_equal(apart, packed)

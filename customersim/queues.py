@@ -24,6 +24,7 @@ hour would need more lanes than the layout has.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -240,36 +241,46 @@ class CheckoutQueue:
             onto the checkout at ``start``; unused slots -1).
         """
         n = len(arrive)
-        lane_out = np.empty(n, dtype=np.int16)
-        start_out = np.empty(n, dtype=np.int64)
-        position = np.zeros(n, dtype=np.int16)
-        steps = np.full((n, QUEUE_CELLS), -1, dtype=np.int64)
         ends, last, depth = self.ends, self.last, self.depth
         lanes = range(len(last))
+        # Plain lists while serving: an item written to a numpy array costs several times more.
+        lane_of: list[int] = []
+        start_of: list[int] = []
+        queued: list[tuple[int, int, list[int]]] = []  # (party, cells joined behind, step moments)
         for i, (a, extra, length, u) in enumerate(
             zip(arrive.tolist(), busy.tolist(), service.tolist(), pick.tolist(), strict=True)
         ):
-            free = [k for k in lanes if last[k] <= a]
-            if free:
+            soonest = min(last)  # when the lane that frees first is busy, every lane is
+            if soonest <= a:
+                free = [k for k in lanes if last[k] <= a]
                 k = free[int(u * len(free))]
                 ends[k].clear()
                 start = a
             else:
-                k = min(lanes, key=last.__getitem__)
-                start = last[k]
+                k = last.index(soonest)
+                start = soonest
                 line = ends[k]
                 while line[0] <= a:
                     line.popleft()
                 ahead = len(line)
                 joined = min(ahead, depth[k])
-                position[i] = joined
                 # The last ``joined`` parties ahead free a cell each as they leave.
-                steps[i, :joined] = list(line)[ahead - joined :]
-            done = start + length
-            ends[k].append(done + extra)
-            last[k] = done + extra
-            lane_out[i] = k
-            start_out[i] = start
+                queued.append((i, joined, list(line)[ahead - joined :]))
+            until = start + length + extra
+            ends[k].append(until)
+            last[k] = until
+            lane_of.append(k)
+            start_of.append(start)
+        lane_out = np.array(lane_of, dtype=np.int16)
+        start_out = np.array(start_of, dtype=np.int64)
+        position = np.zeros(n, dtype=np.int16)
+        steps = np.full((n, QUEUE_CELLS), -1, dtype=np.int64)
+        if queued:
+            who, joined, moments = zip(*queued, strict=True)
+            who, joined = np.array(who), np.array(joined)
+            position[who] = joined
+            slot = np.arange(int(joined.sum())) - np.repeat(np.cumsum(joined) - joined, joined)
+            steps[np.repeat(who, joined), slot] = list(itertools.chain.from_iterable(moments))
         return {
             "lane": lane_out,
             "start": start_out,

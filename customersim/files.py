@@ -5,7 +5,7 @@ written in constant memory; the format follows the file's extension. CSV files h
 row with the events-frame column names and plain, unquoted values (``ts`` in epoch seconds,
 ``event`` as its name, ``dep`` as the department's name or empty). Parquet files keep the dtypes
 (``event`` and ``dep`` dictionary-encoded, ``dep`` over all of the layout's departments), in row
-groups of 2^20 rows, compressed with zstd.
+groups of 2^20 rows, compressed with zstd (see :data:`PARQUET_OPTIONS`).
 
 :func:`read_events` reads either format back into an events frame with the contract's dtypes,
 customer ids as text (so ``"007"`` stays ``"007"``).
@@ -40,6 +40,21 @@ if TYPE_CHECKING:
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 PARQUET_ROW_GROUP = 1 << 20
 PARQUET_COMPRESSION = "zstd"
+PARQUET_OPTIONS: dict[str, Any] = {
+    # zstd at its default level and version 1 data pages with PLAIN and dictionary encodings:
+    # files every Parquet reader opens.
+    "compression": PARQUET_COMPRESSION,
+    # ts is nearly unique row by row: a dictionary of it would be built only to be given up at
+    # the dictionary page limit, and plain values compress smaller. The other columns repeat.
+    "use_dictionary": ["event", "customer_id", "x", "y", "visit", "dep"],
+    # Minimum and maximum of each row group, for readers that skip row groups: useful for the
+    # time-ordered ts and visit and the small codes; customer ids are spread over every row
+    # group, so theirs would span the whole list and skip nothing.
+    "write_statistics": ["ts", "event", "x", "y", "visit", "dep"],
+    # Values handed to the encoders at a time: bigger batches than the default 1024 spare a
+    # per-batch cost in every column.
+    "write_batch_size": 1 << 16,
+}
 
 
 def file_format(path: str | os.PathLike[str]) -> str:
@@ -150,15 +165,6 @@ class EventsWriter:
 
     def write_table(self, table: pa.Table) -> None:
         """Append an Arrow table in the file layout (see :func:`table_from_columns`)."""
-        ids = table.schema.field("customer_id").type
-        if self.format == "parquet" and pa.types.is_dictionary(ids):
-            # Plain strings in the schema, whichever way the rows came: the same rows give the
-            # same file. (Parquet dictionary-encodes them on disk all the same.)
-            table = table.set_column(
-                table.schema.get_field_index("customer_id"),
-                "customer_id",
-                table["customer_id"].cast(pa.large_string()),
-            )
         if self._handle is None and self._parquet is None:
             self._open(table)
         self.rows += table.num_rows
@@ -177,16 +183,19 @@ class EventsWriter:
         self._tmp = Path(name)
         if self.format == "parquet":
             os.close(handle)
-            self._parquet = pq.ParquetWriter(self._tmp, table.schema, compression=PARQUET_COMPRESSION)
+            self._parquet = pq.ParquetWriter(self._tmp, _parquet_schema(table.schema), **PARQUET_OPTIONS)
         else:
             self._handle = os.fdopen(handle, "wb")
             self._handle.write((",".join(table.column_names) + "\n").encode())
 
     def _flush_row_groups(self, *, final: bool) -> None:
-        pending = pa.concat_tables(self._buffered) if len(self._buffered) > 1 else self._buffered[0]
+        tables = self._buffered
+        if any(not table.schema.equals(tables[0].schema) for table in tables[1:]):
+            tables = [_decode_ids(table) for table in tables]  # frames and engine blocks mixed
+        pending = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
         whole = pending.num_rows if final else pending.num_rows - pending.num_rows % PARQUET_ROW_GROUP
         for offset in range(0, whole, PARQUET_ROW_GROUP):
-            group = pending.slice(offset, min(PARQUET_ROW_GROUP, whole - offset))
+            group = _row_group(pending.slice(offset, min(PARQUET_ROW_GROUP, whole - offset)))
             self._parquet.write_table(group, row_group_size=PARQUET_ROW_GROUP)
         rest = pending.slice(whole)
         self._buffered = [rest] if rest.num_rows else []
@@ -239,6 +248,35 @@ class EventsWriter:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self.close(keep=exc_type is None)
+
+
+def _parquet_schema(schema: pa.Schema) -> pa.Schema:
+    """The schema of a Parquet file: customer ids as plain strings, whichever way the rows came.
+
+    (Parquet dictionary-encodes them on disk all the same.)
+    """
+    index = schema.get_field_index("customer_id")
+    if index < 0 or not pa.types.is_dictionary(schema.field(index).type):
+        return schema
+    return schema.set(index, schema.field(index).with_type(pa.large_string()))
+
+
+def _row_group(table: pa.Table) -> pa.Table:
+    """A row group as written: one contiguous chunk per column, in the file's schema.
+
+    Where the Parquet writer ends a page depends on where its input chunks end, so rows that
+    came in other blocks would give other bytes; one chunk per column gives the same bytes
+    however the rows were split. Customer ids are decoded here, once per row group.
+    """
+    return _decode_ids(table.combine_chunks())
+
+
+def _decode_ids(table: pa.Table) -> pa.Table:
+    """``table`` with dictionary-encoded customer ids as plain strings."""
+    index = table.schema.get_field_index("customer_id")
+    if index < 0 or not pa.types.is_dictionary(table.schema.field(index).type):
+        return table
+    return table.set_column(index, "customer_id", table.column(index).cast(pa.large_string()))
 
 
 def _permissions() -> int:

@@ -399,6 +399,23 @@ def test_the_written_file_has_the_usual_permissions(tmp_path):
     assert stat.S_IMODE((tmp_path / "e.csv").stat().st_mode) == 0o640
 
 
+def test_parquet_pages_do_not_depend_on_how_the_rows_came(tmp_path, monkeypatch):
+    # Small pages and a small dictionary limit: every row group has many pages and some columns
+    # give up their dictionary part way, where the writer's input chunks could show through.
+    monkeypatch.setattr(files, "PARQUET_ROW_GROUP", 5_000)
+    monkeypatch.setattr(
+        files,
+        "PARQUET_OPTIONS",
+        {**files.PARQUET_OPTIONS, "data_page_size": 2_000, "dictionary_pagesize_limit": 600},
+    )
+    whole = tmp_path / "whole.parquet"
+    write_events(simulate(CONFIG), whole)
+    pages = pq.ParquetFile(whole).metadata.row_group(0).column(0)
+    assert pages.total_uncompressed_size > 10 * 2_000
+    for name, kwargs in {"blocks": {}, "777": {"chunk_rows": 777}, "workers2": {"workers": 2}}.items():
+        assert _write_chunked(tmp_path / f"{name}.parquet", **kwargs) == whole.read_bytes(), name
+
+
 FASHION = SimConfig(layout="fashion", customers_average_in_store=15, hours=30, seed=5)
 
 

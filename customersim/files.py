@@ -169,7 +169,7 @@ class EventsWriter:
             self._open(table)
         self.rows += table.num_rows
         if self.format == "csv":
-            _write_csv_rows(table, self._handle)
+            self._csv.write(table)
             return
         self._buffered.append(table)
         self._buffered_rows += table.num_rows
@@ -187,6 +187,8 @@ class EventsWriter:
         else:
             self._handle = os.fdopen(handle, "wb")
             self._handle.write((",".join(table.column_names) + "\n").encode())
+            self._handle.flush()  # before polars writes to the descriptor itself
+            self._csv = _CsvRows(self._handle)
 
     def _flush_row_groups(self, *, final: bool) -> None:
         tables = self._buffered
@@ -338,18 +340,48 @@ class _EndOnSignal:
 _NEEDS_QUOTES = re.compile(r'[",\r\n]')
 
 
-def _write_csv_rows(table: pa.Table, handle) -> None:
-    # polars writes plain CSV several times faster than pandas or pyarrow.
-    import polars as pl
+class _CsvRows:
+    """Writes a table's rows to an open CSV file, without the header.
 
-    if not table.num_rows:
-        return
-    ids = table["customer_id"].combine_chunks()
-    # Quotes are only ever needed around an id with a comma, quote or line break; with a
-    # dictionary of ids that is known without looking at every row, and "never" is faster.
-    values = ids.dictionary if pa.types.is_dictionary(ids.type) else None
-    safe = values is not None and not any(_NEEDS_QUOTES.search(v) for v in values.to_pylist())
-    pl.from_arrow(table).write_csv(handle, include_header=False, quote_style="never" if safe else "necessary")
+    polars writes plain CSV several times faster than pandas or pyarrow, and writes to the
+    file's descriptor itself, without holding the GIL.
+    """
+
+    def __init__(self, handle) -> None:
+        self.handle = handle
+        self._checked: list[pa.Array] = []  # the dictionaries last found to need no quotes
+
+    def write(self, table: pa.Table) -> None:
+        import polars as pl
+
+        if not table.num_rows:
+            return
+        quote_style = "never" if self._no_quotes(table) else "necessary"
+        pl.from_arrow(table).write_csv(self.handle, include_header=False, quote_style=quote_style)
+
+    def _no_quotes(self, table: pa.Table) -> bool:
+        """Whether no value of ``table`` needs quotes, known without looking at every row.
+
+        Only a text with a comma, quote or line break needs them, and only ids and department
+        names are free text; when both come as dictionaries, their values tell, and "never"
+        writes faster. The engine's blocks share their dictionaries, which are checked once.
+        """
+        dictionaries = []
+        for name in ("customer_id", "dep"):
+            if name not in table.column_names:
+                continue
+            column = table[name]
+            if not pa.types.is_dictionary(column.type):
+                return False
+            dictionaries.extend(chunk.dictionary for chunk in column.chunks)
+        if len(dictionaries) == len(self._checked) and all(
+            new.equals(old) for new, old in zip(dictionaries, self._checked, strict=True)
+        ):
+            return True
+        if any(_NEEDS_QUOTES.search(text) for values in dictionaries for text in values.to_pylist() if text):
+            return False
+        self._checked = dictionaries
+        return True
 
 
 def _empty() -> pd.DataFrame:

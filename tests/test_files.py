@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -436,3 +437,16 @@ def test_departments_and_focus_events_are_written_byte_identically(tmp_path, suf
     else:
         assert back["dep"].astype("object").equals(frame["dep"].astype("object"))
         assert back.drop(columns="dep").equals(frame.drop(columns="dep"))
+
+
+def test_department_names_with_commas_are_quoted_in_csv(tmp_path):
+    shipped = Path(files.__file__).parent / "layouts" / "fashion.toml"
+    layout = tmp_path / "shop.toml"
+    layout.write_text(shipped.read_text().replace('"Women"', '"Women, shoes"'))
+    config = FASHION.replace(layout=str(layout), hours=12)
+    whole = tmp_path / "whole.csv"
+    write_events(simulate(config), whole)
+    assert '"Women, shoes"' in whole.read_text()
+    assert _write_chunked(tmp_path / "blocks.csv", config=config) == whole.read_bytes()
+    back = read_events(whole)
+    assert "Women, shoes" in set(back["dep"].dropna())

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 PARQUET_ROW_GROUP = 1 << 20
+CSV_BATCH = 1 << 20
+"""Rows handed to the CSV encoder at a time: each call has a cost of its own."""
 PARQUET_COMPRESSION = "zstd"
 PARQUET_OPTIONS: dict[str, Any] = {
     # zstd at its default level and version 1 data pages with PLAIN and dictionary encodings:
@@ -157,6 +159,7 @@ class EventsWriter:
         self._parquet: pq.ParquetWriter | None = None
         self._buffered: list[pa.Table] = []
         self._buffered_rows = 0
+        self._csv: _CsvRows | None = None
         self._signals = _EndOnSignal()
 
     def write(self, frame: pd.DataFrame) -> None:
@@ -216,6 +219,8 @@ class EventsWriter:
                     self.write(_empty())  # nothing written: still leave a valid file with a header
                 if self._parquet is not None and self._buffered:
                     self._flush_row_groups(final=True)
+                if self._csv is not None:
+                    self._csv.flush()
             self._close_files()
             if keep and self._tmp is not None:
                 os.chmod(self._tmp, _permissions())  # private while written, like any file once done
@@ -350,14 +355,33 @@ class _CsvRows:
     def __init__(self, handle) -> None:
         self.handle = handle
         self._checked: list[pa.Array] = []  # the dictionaries last found to need no quotes
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
+        self._quotes = False
 
     def write(self, table: pa.Table) -> None:
-        import polars as pl
-
+        """Append rows; they reach the file in batches of :data:`CSV_BATCH` rows or at :meth:`flush`."""
         if not table.num_rows:
             return
-        quote_style = "never" if self._no_quotes(table) else "necessary"
-        pl.from_arrow(table).write_csv(self.handle, include_header=False, quote_style=quote_style)
+        self._quotes = self._quotes or not self._no_quotes(table)
+        self._pending.append(table)
+        self._pending_rows += table.num_rows
+        if self._pending_rows >= CSV_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the rows held back."""
+        import polars as pl
+
+        if not self._pending:
+            return
+        tables, self._pending, self._pending_rows = self._pending, [], 0
+        table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+        frame = pl.from_arrow(table, rechunk=False)
+        frame.write_csv(
+            self.handle, include_header=False, quote_style="necessary" if self._quotes else "never"
+        )
+        self._quotes = False
 
     def _no_quotes(self, table: pa.Table) -> bool:
         """Whether no value of ``table`` needs quotes, known without looking at every row.

@@ -65,6 +65,7 @@ def _write_chunked(path, chunk_rows=None, workers=1, config=CONFIG):
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
 def test_files_are_byte_identical_for_any_chunking_and_workers(tmp_path, suffix, monkeypatch):
     monkeypatch.setattr(files, "PARQUET_ROW_GROUP", 5_000)  # several row groups
+    monkeypatch.setattr(files, "CSV_BATCH", 3_000)  # several batches
     whole = tmp_path / f"whole{suffix}"
     write_events(simulate(CONFIG), whole)
     reference = whole.read_bytes()

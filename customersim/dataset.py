@@ -9,8 +9,8 @@ its name only once it is complete.
 
 from __future__ import annotations
 
+import collections
 import os
-import queue
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,6 +21,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from customersim.config import SimConfig
+
+
+WAITING_ROWS = 1 << 21
+"""Rows of simulated blocks that may wait for the writer: two Parquet row groups or CSV batches."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,7 @@ def write_dataset(
     departments = config.floorplan.departments
     with EventsWriter(path) as writer, _Pipeline(writer.write_table) as pipeline:
         for block in blocks:
-            pipeline.put(table_from_columns(block, ids, departments))
+            pipeline.put(table_from_columns(block, ids, departments), len(block["ts"]))
             tally.update_arrays(block["ts"], block["event"], block["visit"])
             if on_progress is not None:
                 on_progress(int(block["ts"][-1]))
@@ -94,14 +98,19 @@ class _Pipeline:
     """Writes tables in a thread of its own while the next block is simulated.
 
     The file encoders (polars for CSV, Arrow for Parquet) let go of the GIL while they work, so
-    on a machine with a second core the writing hides behind the simulation. At most two tables
-    wait, which bounds the memory; the order of the rows is kept. An error in the writer is
-    raised again in the caller's thread, at the next ``put`` or at the end.
+    on a machine with a second core the writing hides behind the simulation. They work in
+    bursts, a Parquet row group or a CSV batch (2^20 rows) at a time, while the engine's blocks
+    come some 10^5 rows at a time: so that the simulation goes on during a burst, up to
+    ``rows`` rows may wait, which bounds the memory. The order of the rows is kept. An error in
+    the writer is raised again in the caller's thread, at the next ``put`` or at the end.
     """
 
-    def __init__(self, write: Callable[[Any], None], depth: int = 2) -> None:
+    def __init__(self, write: Callable[[Any], None], rows: int = WAITING_ROWS) -> None:
         self._write = write
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._limit = rows
+        self._waiting: collections.deque[tuple[Any, int]] = collections.deque()
+        self._waiting_rows = 0
+        self._changed = threading.Condition()
         self._error: BaseException | None = None
         self._abandoned = False
         self._thread = threading.Thread(target=self._drain, name="customersim-writer", daemon=True)
@@ -109,7 +118,9 @@ class _Pipeline:
 
     def _drain(self) -> None:
         while True:
-            item = self._queue.get()
+            with self._changed:
+                self._changed.wait_for(lambda: self._waiting)
+                item, rows = self._waiting[0]
             if item is _DONE:
                 return
             if self._error is None and not self._abandoned:
@@ -117,11 +128,25 @@ class _Pipeline:
                     self._write(item)
                 except BaseException as error:  # handed to the caller's thread
                     self._error = error
+            with self._changed:
+                self._waiting.popleft()
+                self._waiting_rows -= rows
+                self._changed.notify_all()
 
-    def put(self, table: Any) -> None:
-        if self._error is not None:
-            raise self._error
-        self._queue.put(table)
+    def put(self, item: Any, rows: int) -> None:
+        """Hand ``item`` (``rows`` rows) to the writer; waits while too many rows wait already."""
+        with self._changed:
+            # One item is always let through, however large, or it would wait forever.
+            self._changed.wait_for(
+                lambda: (
+                    self._error is not None or not self._waiting or self._waiting_rows + rows <= self._limit
+                )
+            )
+            if self._error is not None:
+                raise self._error
+            self._waiting.append((item, rows))
+            self._waiting_rows += rows
+            self._changed.notify_all()
 
     def __enter__(self) -> _Pipeline:
         return self
@@ -129,7 +154,9 @@ class _Pipeline:
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         # After an error in the caller the file is thrown away: write no more of it.
         self._abandoned = exc is not None
-        self._queue.put(_DONE)
+        with self._changed:
+            self._waiting.append((_DONE, 0))
+            self._changed.notify_all()
         self._thread.join()
         if self._error is not None and exc is None:
             raise self._error

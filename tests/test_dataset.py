@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pandas as pd
 import pytest
 
@@ -44,3 +47,48 @@ def test_workers_must_be_a_whole_number_above_zero(tmp_path, workers) -> None:
     with pytest.raises(ValueError, match="workers"):
         write_dataset(CONFIG, tmp_path / "e.csv", workers=workers)
     assert not list(tmp_path.iterdir())
+
+
+def test_the_pipeline_keeps_the_order_and_bounds_the_waiting_rows() -> None:
+    from customersim.dataset import _Pipeline
+
+    written, put, waiting = [], [], []
+    release = threading.Event()
+
+    def write(item):
+        release.wait(timeout=30)
+        written.append(item)
+
+    with _Pipeline(write, rows=100) as pipeline:
+
+        def feed():
+            for item in range(10):
+                pipeline.put(item, 40)
+                put.append(item)
+                waiting.append(pipeline._waiting_rows)
+
+        feeder = threading.Thread(target=feed)
+        feeder.start()
+        # The writer holds item 0; 40-row items: two wait (80 rows), a third would make 120.
+        deadline = time.monotonic() + 10
+        while len(put) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        settle = time.monotonic() + 0.3  # time for a third put to get through, were it let
+        while len(put) < 3 and time.monotonic() < settle:
+            time.sleep(0.01)
+        assert put == [0, 1]
+        release.set()
+        feeder.join(timeout=30)
+    assert written == list(range(10))
+    assert max(waiting) <= 100
+
+
+def test_a_failed_write_is_raised_in_the_caller(tmp_path) -> None:
+    from customersim.dataset import _Pipeline
+
+    def write(item):
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"), _Pipeline(write, rows=10) as pipeline:
+        for item in range(100):
+            pipeline.put(item, 5)

@@ -26,8 +26,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
 
 from customersim.arrow import numbers, strings
 from customersim.contract import EventValueError, check_events
@@ -36,6 +34,7 @@ from customersim.frame import COLUMNS, EVENT_TYPES, FrameValueError, event_codes
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow.parquet as pq
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 PARQUET_ROW_GROUP = 1 << 20
@@ -185,6 +184,8 @@ class EventsWriter:
         handle, name = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial", dir=self.path.parent)
         self._tmp = Path(name)
         if self.format == "parquet":
+            import pyarrow.parquet as pq  # here: writing CSV does without it
+
             os.close(handle)
             self._parquet = pq.ParquetWriter(self._tmp, _parquet_schema(table.schema), **PARQUET_OPTIONS)
         else:
@@ -438,6 +439,9 @@ def read_events(path: str | os.PathLike[str]) -> pd.DataFrame:
             or holds a value the contract does not allow; the message names the file, the line
             (CSV; the header is line 1) or the row (Parquet, from 0) and the column.
     """
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
     kind = file_format(path)
     _require_regular_file(path)
     try:

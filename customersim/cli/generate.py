@@ -49,7 +49,6 @@ def generate_command(args: argparse.Namespace, environ: Mapping[str, str]) -> in
     if args.workers < 1:
         raise UserError(f"--workers must be a whole number >= 1, got {args.workers}")
     # Imported here, not at the top: the other commands (and --help) start without them.
-    from customersim.cli._progress import SimulatedTimeBar
     from customersim.dataset import write_dataset
     from customersim.files import file_format
 
@@ -58,8 +57,13 @@ def generate_command(args: argparse.Namespace, environ: Mapping[str, str]) -> in
     except ValueError as error:
         raise UserError(str(error)) from None
     try:
-        with SimulatedTimeBar(config.start, config.end, disable=args.quiet) as bar:
-            summary = write_dataset(config, args.out, workers=args.workers, on_progress=bar.advance_to)
+        if args.quiet or not sys.stderr.isatty():  # no bar to show: tqdm is not even loaded
+            summary = write_dataset(config, args.out, workers=args.workers)
+        else:
+            from customersim.cli._progress import SimulatedTimeBar
+
+            with SimulatedTimeBar(config.start, config.end) as bar:
+                summary = write_dataset(config, args.out, workers=args.workers, on_progress=bar.advance_to)
     except OSError as error:  # a full disk, a folder in the way: nothing is left behind
         raise UserError(f"cannot write {args.out}: {error}") from None
     print(

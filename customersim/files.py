@@ -201,7 +201,9 @@ class EventsWriter:
         pending = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
         whole = pending.num_rows if final else pending.num_rows - pending.num_rows % PARQUET_ROW_GROUP
         for offset in range(0, whole, PARQUET_ROW_GROUP):
-            group = _row_group(pending.slice(offset, min(PARQUET_ROW_GROUP, whole - offset)))
+            group = _row_group(
+                pending.slice(offset, min(PARQUET_ROW_GROUP, whole - offset)), self._parquet.schema
+            )
             self._parquet.write_table(group, row_group_size=PARQUET_ROW_GROUP)
         rest = pending.slice(whole)
         self._buffered = [rest] if rest.num_rows else []
@@ -259,24 +261,42 @@ class EventsWriter:
 
 
 def _parquet_schema(schema: pa.Schema) -> pa.Schema:
-    """The schema of a Parquet file: customer ids as plain strings, whichever way the rows came.
+    """The schema of a Parquet file, whichever way the rows came.
 
-    (Parquet dictionary-encodes them on disk all the same.)
+    Customer ids are plain strings (Parquet dictionary-encodes them on disk all the same).
+    Every column but ``dep`` is required, as the events contract has it: a required column
+    needs no definition levels, which spares their encoding in every row.
     """
-    index = schema.get_field_index("customer_id")
-    if index < 0 or not pa.types.is_dictionary(schema.field(index).type):
-        return schema
-    return schema.set(index, schema.field(index).with_type(pa.large_string()))
+    fields = [
+        field.with_type(pa.large_string())
+        if field.name == "customer_id" and pa.types.is_dictionary(field.type)
+        else field
+        for field in schema
+    ]
+    fields = [field.with_nullable(field.name not in REQUIRED_IN_PARQUET) for field in fields]
+    return pa.schema(fields, metadata=schema.metadata)
 
 
-def _row_group(table: pa.Table) -> pa.Table:
-    """A row group as written: one contiguous chunk per column, in the file's schema.
+REQUIRED_IN_PARQUET = frozenset(COLUMNS) - {"dep"}
+
+
+def _row_group(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """A row group as written: one contiguous chunk per column, in the file's ``schema``.
 
     Where the Parquet writer ends a page depends on where its input chunks end, so rows that
     came in other blocks would give other bytes; one chunk per column gives the same bytes
     however the rows were split. Customer ids are decoded here, once per row group.
+
+    Raises:
+        ValueError: a required column holds a missing value.
     """
-    return _decode_ids(table.combine_chunks())
+    table = _decode_ids(table.combine_chunks())
+    if table.schema.equals(schema):
+        return table
+    try:
+        return table.cast(schema)
+    except pa.ArrowInvalid as error:
+        raise ValueError(f"cannot write events: {error}") from None
 
 
 def _decode_ids(table: pa.Table) -> pa.Table:

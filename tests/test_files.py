@@ -451,3 +451,20 @@ def test_department_names_with_commas_are_quoted_in_csv(tmp_path):
     assert _write_chunked(tmp_path / "blocks.csv", config=config) == whole.read_bytes()
     back = read_events(whole)
     assert "Women, shoes" in set(back["dep"].dropna())
+
+
+def test_parquet_columns_are_required_but_dep(tmp_path):
+    path = tmp_path / "e.parquet"
+    _write_chunked(path, config=FASHION.replace(hours=2))
+    schema = pq.read_schema(path)
+    assert [name for name in schema.names if schema.field(name).nullable] == ["dep"]
+    assert str(schema.field("customer_id").type) == "large_string"
+
+
+def test_a_frame_with_a_missing_id_is_refused_in_parquet(tmp_path):
+    frame = simulate(SimConfig(hours=1, seed=1))
+    frame["customer_id"] = frame["customer_id"].astype(object)
+    frame.loc[3, "customer_id"] = None
+    with pytest.raises(ValueError, match="customer_id"):
+        write_events(frame, tmp_path / "e.parquet")
+    assert not list(tmp_path.iterdir())

@@ -397,6 +397,8 @@ class _CsvRows:
         if not self._pending:
             return
         tables, self._pending, self._pending_rows = self._pending, [], 0
+        if any(not table.schema.equals(tables[0].schema) for table in tables[1:]):
+            tables = [_decode_ids(table) for table in tables]  # frames and engine blocks mixed
         table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
         frame = pl.from_arrow(table, rechunk=False)
         frame.write_csv(

@@ -468,3 +468,17 @@ def test_a_frame_with_a_missing_id_is_refused_in_parquet(tmp_path):
     with pytest.raises(ValueError, match="customer_id"):
         write_events(frame, tmp_path / "e.parquet")
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_frames_and_engine_blocks_can_share_a_file(tmp_path, suffix):
+    config = SimConfig(hours=3, seed=1)
+    frame = simulate(config)
+    ids, blocks = simulate_blocks(config)
+    path = tmp_path / f"mixed{suffix}"
+    with EventsWriter(path) as writer:
+        writer.write(frame.iloc[:1000])
+        for block in blocks:
+            writer.write_table(table_from_columns(block, ids, config.floorplan.departments))
+    expected = pd.concat([frame.iloc[:1000], frame], ignore_index=True)
+    pd.testing.assert_frame_equal(read_events(path), expected, check_exact=True)

@@ -1096,8 +1096,11 @@ class _Result:
             covered = max((last_ts if last_ts is not None else start) - start, 1)
             estimate = int((rows + size) * window / covered * 1.25) + (1 << 16)
             capacity = max(rows + size, estimate, 2 * len(columns["ts"]))
+            # The kernel commits a large array's pages at their first touch, so the generous
+            # tail past the last row costs nothing; numpy asks for huge pages for it, and the
+            # columns, written front to back, then take far fewer page faults.
             for name, values in columns.items():
-                grown = _reserved(capacity, values.dtype)
+                grown = np.empty(capacity, values.dtype)
                 grown[:rows] = values[:rows]
                 columns[name] = grown
         return columns
@@ -1112,17 +1115,6 @@ class _Result:
     def close(self) -> dict[str, np.ndarray]:
         # The tail past the last row was never written, so it holds no memory.
         return {name: values[: self.rows] for name, values in self.columns.items()}
-
-
-def _reserved(size: int, dtype: np.dtype) -> np.ndarray:
-    """An array of ``size`` values whose memory is only taken as it is written.
-
-    numpy maps a large array from the system and the kernel commits its pages at their first
-    touch, so the generous tail past the last row costs nothing. numpy also asks for huge
-    pages: a first touch then commits 2 MiB at once, and the window's columns, written front
-    to back, take far fewer page faults than in ordinary pages.
-    """
-    return np.empty(size, dtype)
 
 
 _DTYPES = {

@@ -13,7 +13,7 @@ import math
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from numbers import Integral
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -125,7 +125,7 @@ def simulate(config: SimConfig, customers: Customers = None, *, workers: int = 1
     _check_workers(workers)
     ids = customer_ids(config, customers)
     plan = plan_for(config, customers, len(ids))
-    columns = simulate_columns(plan, workers=workers)
+    columns = simulate_columns(plan, workers=workers, ids=ids)
     return _to_frame(columns, ids, plan.layout.departments)
 
 
@@ -238,12 +238,15 @@ def _take_rows(parts: list[dict[str, np.ndarray]], rows: int) -> tuple[dict[str,
     return chunk, parts
 
 
-def _to_frame(columns: dict[str, np.ndarray], ids: pa.Array, departments: tuple[str, ...]) -> pd.DataFrame:
+def _to_frame(columns: dict[str, Any], ids: pa.Array, departments: tuple[str, ...]) -> pd.DataFrame:
+    """The frame of ``columns``: their ``customer`` indices into ``ids``, or the rows' own
+    ``customer_id`` (see :func:`customersim.engine.simulate_columns`)."""
+    taken = "customer_id" in columns
     return build_frame(
         columns["ts"],
         columns["event"],
-        columns["customer"],
-        ids,
+        None if taken else columns["customer"],
+        columns["customer_id"] if taken else ids,
         columns["x"],
         columns["y"],
         columns["visit"],

@@ -805,7 +805,10 @@ class _Sorted:
         np.subtract(walked["ts"], self.base, out=head)
         head <<= shift
         head += rank
-        head += np.take(party[:, 0] << rank_bits, trip, mode="clip")
+        leader = party[:, 0] << rank_bits
+        # A trip's rows are consecutive: a repeat, several times faster than a take by trip.
+        head[:plain] += np.repeat(leader, counts)
+        head[plain:] += leader[trip[plain:]]
         focus_trip = trip[plain:]
         # Focus events' rows and keys, the leaders' then each member slot's copies: few, they
         # are found among the sorted keys by their own (keys are unique).
@@ -912,7 +915,8 @@ class _Sorted:
         visit = np.take(walked["visit"], rows, mode="clip") if persons is None else persons[lo:hi]
         np.take(self.visits.customer, visit, out=into["customer"], mode="clip")
         np.add(visit, self.visits.first_visit, out=into["visit"])
-        cell = np.take(walked["cell"], rows, mode="clip")
+        # Index-sized: a take by 32-bit indices converts them first, once per take.
+        cell = np.take(walked["cell"], rows, mode="clip").astype(np.intp)
         np.take(layout.cell_x, cell, out=into["x"], mode="clip")
         np.take(layout.cell_y, cell, out=into["y"], mode="clip")
 

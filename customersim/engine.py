@@ -790,8 +790,11 @@ class _Sorted:
         # A trip's rows (focus events aside) are consecutive and trips come in order.
         bounds = np.searchsorted(trip[:plain], np.arange(len(party) + 1, dtype=trip.dtype))
         trip_first, counts = bounds[:-1], np.diff(bounds)
-        rank = walked["rank"] if walked["rank"] is not None else np.arange(0, 2 * rows, 2, dtype=np.int64)
-        rank_bits = (2 * rows).bit_length()
+        # Rank 2 i is row i; without departments (so without focus events) the rows are in
+        # visit-major order, and a row is its own rank.
+        halved = walked["rank"] is not None
+        rank = walked["rank"] if halved else np.arange(rows, dtype=np.int64)
+        rank_bits = ((2 if halved else 1) * rows).bit_length()
         visit_bits = len(self.visits.enter).bit_length()
         shift = rank_bits + visit_bits
         latest = int(walked["ts"].max()) - self.base + int(lag.max()) if rows else 0
@@ -838,7 +841,8 @@ class _Sorted:
         self.persons = self.keys >> rank_bits
         self.persons &= (1 << visit_bits) - 1
         self.rows = self.keys & ((1 << rank_bits) - 1)
-        self.rows >>= 1  # rank 2 i is row i
+        if halved:
+            self.rows >>= 1
         if len(own):
             found = np.searchsorted(self.keys, own)
             kept = found < len(self.keys)  # focus events before ``start`` are not among them

@@ -131,8 +131,9 @@ def test_a_crowded_segment_lends_its_visits_to_other_customers() -> None:
 
 
 def test_a_block_too_big_for_one_key_sorts_its_events_the_same_way(monkeypatch) -> None:
-    """A block whose time, visit and rank do not fit in one 64-bit key is sorted by columns
-    instead; here the key is made small so every block takes that way."""
+    """A block whose events' time, visit and rank (or whose visits' customer, entry and row,
+    when customers are drawn) do not fit in one 64-bit key is sorted by columns instead; here
+    the key is made small so every block takes both ways."""
     config = SimConfig(layout="fashion", customers_average_in_store=12, hours=12, seed=4)
     packed = simulate(config)
     monkeypatch.setattr(engine, "KEY_BITS", 20)

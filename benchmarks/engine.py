@@ -7,8 +7,10 @@ shopper, a loop over every simulated second, one dict per event, then a DataFram
 first, simplest model (random steps in the open store) so that it stays a fixed yardstick while
 the engine's shoppers learn to walk floor plans. The engine runs on each layout. Everything runs
 pinned to one core, each in a fresh subprocess so that peak memory (max RSS growth over the
-warmed-up interpreter) belongs to that run alone. Figures are printed as ratios of wall-clock
-rates and, steadier on a shared machine where a run may wait for the core, of CPU-time rates.
+warmed-up interpreter) belongs to that run alone; the runs of the naive reference and of each
+layout are taken in turns, so that a change in how busy the machine is weighs on all of them.
+Figures are printed as ratios of wall-clock rates and, steadier on a shared machine where a run
+may wait for the core, of CPU-time rates.
 """
 
 from __future__ import annotations
@@ -150,22 +152,32 @@ def naive_simulation(config, rng) -> list[dict]:
     return events
 
 
-def _in_subprocess(kind: str, size: float, repeats: int) -> dict:
-    """The fastest of ``repeats`` fresh runs (the least disturbed by anything else running),
-    with the median time beside it."""
-    runs = []
-    for _ in range(repeats):
-        out = subprocess.run(
-            [sys.executable, __file__, "--child", kind, str(size)],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-    fastest = min(runs, key=lambda run: run["seconds"])
+def _child(kind: str, size: float) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(size)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _summary(runs: list[dict]) -> dict:
+    """The fastest run (the least disturbed by anything else running), with the medians beside it."""
+    fastest = dict(min(runs, key=lambda run: run["seconds"]))
     fastest["median_seconds"] = sorted(run["seconds"] for run in runs)[len(runs) // 2]
     fastest["median_cpu"] = sorted(run["cpu"] for run in runs)[len(runs) // 2]
     return fastest
+
+
+def _interleaved(kinds: list[tuple[str, float]], repeats: int) -> dict[str, dict]:
+    """``repeats`` fresh runs of each kind, taken in turns (naive, then each layout, and again),
+    so that a machine that gets busier or quieter during the benchmark weighs on all alike."""
+    runs: dict[str, list[dict]] = {kind: [] for kind, _ in kinds}
+    for _ in range(repeats):
+        for kind, size in kinds:
+            runs[kind].append(_child(kind, size))
+    return {kind: _summary(done) for kind, done in runs.items()}
 
 
 def main() -> None:
@@ -181,18 +193,24 @@ def main() -> None:
         result = run_naive(float(size)) if kind == "naive" else run_engine(kind, float(size))
         print(json.dumps(result))
         return
-    naive = _in_subprocess("naive", args.naive_hours, args.repeats)
+    layouts = args.layouts.split(",")
+    kinds = [("naive", args.naive_hours), *((name, args.events) for name in layouts)]
+    results = _interleaved(kinds, args.repeats)
+    naive = results["naive"]
     naive_rate = naive["events"] / naive["seconds"]
     naive_median = naive["events"] / naive["median_seconds"]
     naive_cpu = naive["events"] / naive["median_cpu"]
-    print(f"one core, {args.repeats} runs each; the naive reference is the open 20x15 store, 25 inside")
+    print(
+        f"one core, {args.repeats} runs each, taken in turns; the naive reference is the open 20x15 "
+        f"store, 25 inside"
+    )
     print(
         f"naive        {naive['events']:>12,} events in {naive['seconds']:7.3f} s = "
         f"{naive_rate / 1e6:6.3f} M events/s (median {naive_median / 1e6:.3f}), "
         f"peak {naive['peak_bytes'] / max(naive['events'], 1):5.1f} bytes/event"
     )
-    for layout in args.layouts.split(","):
-        engine = _in_subprocess(layout, args.events, args.repeats)
+    for layout in layouts:
+        engine = results[layout]
         rate = engine["events"] / engine["seconds"]
         median = engine["events"] / engine["median_seconds"]
         cpu = engine["events"] / engine["median_cpu"]

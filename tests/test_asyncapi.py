@@ -132,6 +132,22 @@ def test_every_payload_of_a_simulated_day_passes(seed):
     assert assert_all_contract(messages) == len(frame) > 0
 
 
+def test_frames_whose_ids_come_in_pieces_encode_like_whole_ones():
+    """An Arrow-backed column may hold its values in chunks: simulate() takes the ids block by
+    block, and pd.concat keeps its frames' pieces. The payloads do not depend on it."""
+    import pandas as pd
+    import pyarrow as pa
+
+    frame = simulate(SimConfig(width=20, height=15, customers_average_in_store=25, hours=50, seed=2))
+    ids = frame["customer_id"].array.__arrow_array__()
+    assert isinstance(ids, pa.ChunkedArray) and ids.num_chunks > 1
+    whole = frame.assign(customer_id=pd.Series(ids.combine_chunks(), dtype=frame["customer_id"].dtype))
+    assert whole["customer_id"].array.__arrow_array__().num_chunks == 1
+    expected = encode_frame(whole)
+    assert encode_frame(frame) == expected
+    assert encode_frame(pd.concat([whole.iloc[:1000], whole.iloc[1000:]], ignore_index=True)) == expected
+
+
 def test_extra_fields_pass_only_when_asked_for():
     frame = simulate(SimConfig(hours=1, seed=1))
     row = frame.iloc[[int((frame["event"] == "move").to_numpy().argmax())]]

@@ -83,7 +83,12 @@ def _as_strings(column: pd.Series, name: str) -> pa.Array:
     if pd.api.types.is_float_dtype(column.dtype):
         return pa.array([json.dumps(float(v)) for v in column.to_numpy()], pa.string())
     # Strings: escape each distinct value once, then spread the escaped text over the rows.
-    encoded = pc.dictionary_encode(pa.array(column.astype(str), pa.string()))
+    text = pa.array(column.astype(str), pa.string())
+    if isinstance(text, pa.ChunkedArray):
+        # An Arrow-backed column may hold its values in pieces (a frame from pd.concat, or
+        # simulate()'s ids, taken block by block): one dictionary for all of them.
+        text = text.combine_chunks()
+    encoded = pc.dictionary_encode(text)
     escaped = pa.array([json.dumps(v) for v in encoded.dictionary.to_pylist()], pa.string())
     return escaped.take(encoded.indices)
 

@@ -130,13 +130,22 @@ def test_a_crowded_segment_lends_its_visits_to_other_customers() -> None:
     assert len(set(chosen.tolist())) == 3 and 0 in chosen
 
 
-def test_a_block_too_big_for_one_key_sorts_its_events_the_same_way(monkeypatch) -> None:
+@pytest.mark.parametrize(
+    "config",
+    [
+        SimConfig(layout="fashion", customers_average_in_store=12, hours=12, seed=4),
+        # No departments: rows rank by themselves, not by twice their number.
+        SimConfig(width=20, height=15, customers_average_in_store=25, hours=30, seed=5),
+    ],
+    ids=["fashion", "open"],
+)
+def test_a_block_too_big_for_one_key_sorts_its_events_the_same_way(monkeypatch, config) -> None:
     """A block whose events' time, visit and rank (or whose visits' customer, entry and row,
     when customers are drawn) do not fit in one 64-bit key is sorted by columns instead; here
     the key is made small so every block takes both ways."""
-    config = SimConfig(layout="fashion", customers_average_in_store=12, hours=12, seed=4)
     packed = simulate(config)
     monkeypatch.setattr(engine, "KEY_BITS", 20)
     apart = simulate(config)
-    assert (packed["event"] == "focus").any() and packed["visit"].nunique() > 100
+    assert packed["visit"].nunique() > 100
+    assert (packed["event"] == "focus").any() == (config.layout == "fashion")
     pd.testing.assert_frame_equal(apart, packed)

@@ -55,7 +55,6 @@ import pyarrow as pa
 
 from customersim.config import SETTINGS, SimConfig
 from customersim.errors import CapacityError
-from customersim.frame import FOCUS
 from customersim.groups import MAX_STEP_LAG, THREE_SHARE, mean_party_size, member_lags, party_sizes
 from customersim.layout import StoreLayout
 from customersim.profiles import profile_hour
@@ -69,7 +68,7 @@ from customersim.queues import (
     service_times,
 )
 from customersim.segments import Traits
-from customersim.trips import BROWSE_MOVES, build_trips
+from customersim.trips import BROWSE_MOVES, build_trips, rows_visit
 
 # A visit never lasts longer than this many mean visit lengths (the gamma tail beyond it is
 # about 2e-6 of visits); it is also how far before ``start`` the warm-up reaches.
@@ -767,9 +766,11 @@ class _Sorted:
         # Sorting (time, rank) keys keeps visit-major order, and so (visit, step), among equal
         # times; the keys are sorted in place of a sort of the rows by them (a plain sort is
         # several times faster than an argsort), and each rank names its row.
+        if walked["visit"] is None:  # the gather takes each row's visit from it
+            walked["visit"] = rows_visit(walked["trip_rows"])
         keys = walked["ts"] - self.base
         keys <<= 32
-        focus = np.count_nonzero(walked["event"] == FOCUS)
+        focus = len(keys) - int(walked["trip_rows"].sum())
         # Without focus events the rows are in visit-major order already: a row is its own rank.
         keys |= walked["rank"] if focus else np.arange(len(keys))
         keys.sort()
@@ -797,20 +798,20 @@ class _Sorted:
         """
         walked = self.walked
         trip = walked["visit"]
-        rows = len(trip)
-        plain = rows - int(np.count_nonzero(walked["event"] == FOCUS))
+        rows = len(walked["ts"])
         # A trip's rows (focus events aside) are consecutive and trips come in order.
-        bounds = np.searchsorted(trip[:plain], np.arange(len(party) + 1, dtype=trip.dtype))
-        trip_first, counts = bounds[:-1], np.diff(bounds)
+        counts = walked["trip_rows"]
+        trip_first = np.cumsum(counts) - counts
+        plain = int(counts.sum())
         # Rank 2 i is row i; without departments (so without focus events) the rows are in
         # visit-major order, and a row is its own rank.
         halved = walked["rank"] is not None
-        rank = walked["rank"] if halved else np.arange(rows, dtype=np.int64)
         rank_bits = ((2 if halved else 1) * rows).bit_length()
         visit_bits = len(self.visits.enter).bit_length()
         shift = rank_bits + visit_bits
         latest = int(walked["ts"].max()) - self.base + int(lag.max()) if rows else 0
         if latest.bit_length() + shift > KEY_BITS:
+            rank = walked["rank"] if halved else np.arange(rows, dtype=np.int64)
             self._parties_sorted_apart(party, lag, plain, trip_first, counts, rank)
             return
         copies = [np.flatnonzero(party[:, slot] >= 0) for slot in (1, 2)]
@@ -819,12 +820,22 @@ class _Sorted:
         head = keys[:rows]
         np.subtract(walked["ts"], self.base, out=head)
         head <<= shift
-        head += rank
         leader = party[:, 0] << rank_bits
-        # A trip's rows are consecutive: a repeat, several times faster than a take by trip.
-        head[:plain] += np.repeat(leader, counts)
-        head[plain:] += leader[trip[plain:]]
-        focus_trip = trip[plain:]
+        if halved:
+            head += walked["rank"]
+            # A trip's rows are consecutive: a repeat, several times faster than a take by trip.
+            head[:plain] += np.repeat(leader, counts)
+            focus_trip = trip[plain:]
+            head[plain:] += leader[focus_trip]
+        else:
+            # Row i of trip t adds i + leader[t]: the running sum of 1 per row, plus the change
+            # of leader at each trip's first row (every trip has a row: its entry).
+            rise = np.ones(rows, np.int64)
+            if rows:
+                rise[0] = leader[0]
+                rise[trip_first[1:]] += np.diff(leader)
+            head += np.cumsum(rise, out=rise)
+            focus_trip = np.empty(0, np.int64)
         # Focus events' rows and keys, the leaders' then each member slot's copies: few, they
         # are found among the sorted keys by their own (keys are unique).
         focus_row = [np.arange(plain, rows)]
@@ -842,7 +853,7 @@ class _Sorted:
             at += size
             focus = plain + np.flatnonzero(party[focus_trip, slot] >= 0)
             focus_row.append(focus)
-            own.append(head[focus] + step[trip[focus]])
+            own.append(head[focus] + step[focus_trip[focus - plain]])
             keys[at : at + len(focus)] = own[-1]
             at += len(focus)
         focus_row, own = np.concatenate(focus_row), np.concatenate(own)
@@ -873,7 +884,7 @@ class _Sorted:
         """:meth:`_parties` for a block too big to pack a key in 64 bits: the events' times,
         visits and ranks are sorted as separate columns (slower, same order)."""
         walked = self.walked
-        trip = walked["visit"]
+        trip = walked["visit"] if walked["visit"] is not None else rows_visit(counts)
         rows = len(trip)
         times, visits = [walked["ts"] - self.base], [party[trip, 0]]
         ranks, sources = [rank], [np.arange(rows)]

@@ -86,8 +86,11 @@ def build_trips(
     Returns:
         ``ts`` (int64), ``cell`` (int32), ``event`` (int8 codes), ``visit`` (int32 index of the
         visit), ``dep`` (int8 department index, -1 for none) and ``rank`` (int64: sorting by it
-        gives visit-major order, each visit's events in order) per event; ``rank`` is None in a
-        store without departments, whose rows (no focus events among them) are in that order.
+        gives visit-major order, each visit's events in order) per event, and ``trip_rows``
+        (int64) per visit: how many rows it has besides focus events (those rows come first,
+        visit after visit, and the focus events after them). In a store without departments
+        (so without focus events) the rows are in visit-major order, and ``visit``, ``dep``
+        and ``rank`` are None (:func:`rows_visit` gives the visits from ``trip_rows``).
     """
     n = len(enter)
     walk = int(config.walk_seconds_per_cell)
@@ -295,12 +298,17 @@ def build_trips(
     total = int(counts.sum())
     # Room for the focus events after the others (a few percent of them at most): pages never
     # written take no memory, and appending them then copies nothing.
-    room = total + total // 8 + 16 if len(layout.departments) else total
-    spare = {name: np.empty(room, dtype) for name, dtype in _COLUMN_DTYPES.items() if name != "rank"}
-    # Made whole, room included (what the room holds is written over): one pass each.
-    spare["visit"] = np.repeat(np.arange(n + 1, dtype=np.int32), np.append(counts, room - total))
-    spare["rank"] = np.arange(0, 2 * room, 2, dtype=np.int64) if len(layout.departments) else None
-    ts, cell, event, visit = (spare[name][:total] for name in ("ts", "cell", "event", "visit"))
+    departments = len(layout.departments) > 0
+    room = total + total // 8 + 16 if departments else total
+    # Without departments there are no focus events, and no column needs the visit or the
+    # department of a row: the rows are in visit-major order, and ``trip_rows`` says whose.
+    kept = _COLUMN_DTYPES if departments else {"ts": np.int64, "cell": np.int32, "event": np.int8}
+    spare = {name: np.empty(room, dtype) for name, dtype in kept.items() if name != "rank"}
+    if departments:
+        # Made whole, room included (what the room holds is written over): one pass each.
+        spare["visit"] = np.repeat(np.arange(n + 1, dtype=np.int32), np.append(counts, room - total))
+        spare["rank"] = np.arange(0, 2 * room, 2, dtype=np.int64)
+    ts, cell, event = (spare[name][:total] for name in ("ts", "cell", "event"))
     event.fill(MOVE)
     exit_rows = first_row + counts - 1
     ts[first_row], cell[first_row], event[first_row] = enter, start_cell, ENTER
@@ -313,16 +321,21 @@ def build_trips(
         cell[rows] = where
     _walk_legs(router, legs, first_row, enter, ts, cell, rng)
 
-    dep = spare["dep"][:total]
-    if not len(layout.departments):
-        # No focus events: the rows are in rank order as they are.
-        dep.fill(-1)
-        return {"ts": ts, "cell": cell, "event": event, "visit": visit, "dep": dep, "rank": None}
-    rank = spare["rank"][:total]
+    if not departments:
+        return {
+            "ts": ts,
+            "cell": cell,
+            "event": event,
+            "visit": None,
+            "dep": None,
+            "rank": None,
+            "trip_rows": counts,
+        }
+    dep, visit, rank = (spare[name][:total] for name in ("dep", "visit", "rank"))
     columns = {"ts": ts, "cell": cell, "event": event, "visit": visit, "dep": dep, "rank": rank}
     np.take(layout.department, cell, out=dep, mode="clip")  # int16 to int8: a few departments
     dep[event != MOVE] = -1
-    return _add_focus(columns, math.ceil(config.focus_seconds), spare)
+    return {**_add_focus(columns, math.ceil(config.focus_seconds), spare), "trip_rows": counts}
 
 
 # The columns of a block's events (see :func:`build_trips`).
@@ -334,6 +347,11 @@ _COLUMN_DTYPES = {
     "dep": np.int8,
     "rank": np.int64,
 }
+
+
+def rows_visit(trip_rows: np.ndarray) -> np.ndarray:
+    """The visit (int32) of each row of a store without departments, from ``trip_rows``."""
+    return np.repeat(np.arange(len(trip_rows), dtype=np.int32), trip_rows)
 
 
 def draw_stops(cdf: np.ndarray, row: np.ndarray | None, uniform: np.ndarray) -> np.ndarray:

@@ -821,21 +821,11 @@ class _Sorted:
         np.subtract(walked["ts"], self.base, out=head)
         head <<= shift
         leader = party[:, 0] << rank_bits
-        if halved:
-            head += walked["rank"]
-            # A trip's rows are consecutive: a repeat, several times faster than a take by trip.
-            head[:plain] += np.repeat(leader, counts)
-            focus_trip = trip[plain:]
-            head[plain:] += leader[focus_trip]
-        else:
-            # Row i of trip t adds i + leader[t]: the running sum of 1 per row, plus the change
-            # of leader at each trip's first row (every trip has a row: its entry).
-            rise = np.ones(rows, np.int64)
-            if rows:
-                rise[0] = leader[0]
-                rise[trip_first[1:]] += np.diff(leader)
-            head += np.cumsum(rise, out=rise)
-            focus_trip = np.empty(0, np.int64)
+        head += walked["rank"] if halved else np.arange(rows, dtype=np.int64)
+        # A trip's rows are consecutive: a repeat, several times faster than a take by trip.
+        head[:plain] += np.repeat(leader, counts)
+        focus_trip = trip[plain:] if halved else np.empty(0, np.int64)
+        head[plain:] += leader[focus_trip]
         # Focus events' rows and keys, the leaders' then each member slot's copies: few, they
         # are found among the sorted keys by their own (keys are unique).
         focus_row = [np.arange(plain, rows)]

@@ -50,17 +50,23 @@ def _max_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def _timed(run) -> tuple[int, dict]:
-    """Make ``run()`` twice: the first time in fresh memory (its peak measured), then warmed."""
+def _timed(run) -> dict:
+    """Make ``run()`` twice: the first time in fresh memory (its peak measured), then warmed.
+
+    ``run()`` returns the frame and whatever it was made from: all of it is freed after the
+    clock stops, so freeing is not timed, and before the next run, which then finds the memory.
+    """
     baseline = _max_rss()
     times = {}
     for kind in ("first", "warm"):
         started, cpu = time.perf_counter(), time.process_time()
-        events = len(run())  # the frame is freed here, before the next run
+        made = run()
         times[kind] = {"seconds": time.perf_counter() - started, "cpu": time.process_time() - cpu}
         if kind == "first":
             peak = _max_rss() - baseline
-    return events, {"events": events, **times, "peak_bytes": peak}
+        events = len(made[0])
+        del made
+    return {"events": events, **times, "peak_bytes": peak}
 
 
 def run_engine(layout: str, events: float) -> dict:
@@ -70,7 +76,7 @@ def run_engine(layout: str, events: float) -> dict:
     settings = LAYOUTS[layout]
     warm = simulate(SimConfig(**settings, hours=2))  # warm up imports and caches; sizes the run
     config = SimConfig(**settings, hours=events / (len(warm) / 2))
-    return _timed(lambda: simulate(config))[1]
+    return _timed(lambda: (simulate(config),))
 
 
 def run_naive(hours: float) -> dict:
@@ -82,7 +88,12 @@ def run_naive(hours: float) -> dict:
     from customersim.config import SimConfig
 
     config = SimConfig(**CONFIG, hours=hours)
-    return _timed(lambda: pd.DataFrame(naive_simulation(config, random.Random(config.seed))))[1]
+
+    def run() -> tuple:
+        events = naive_simulation(config, random.Random(config.seed))
+        return pd.DataFrame(events), events
+
+    return _timed(run)
 
 
 class NaiveShopper:

@@ -55,6 +55,7 @@ import pyarrow as pa
 
 from customersim.config import SETTINGS, SimConfig
 from customersim.errors import CapacityError
+from customersim.frame import take_ids
 from customersim.groups import MAX_STEP_LAG, THREE_SHARE, mean_party_size, member_lags, party_sizes
 from customersim.layout import StoreLayout
 from customersim.profiles import profile_hour
@@ -1151,12 +1152,7 @@ class _Result:
     def commit(self, size: int) -> None:
         """Count in the ``size`` rows written to :meth:`reserve`'s arrays."""
         if self.ids is not None and size:
-            import pyarrow.compute as pc
-
-            from customersim.frame import ids_memory_pool
-
-            indices = pa.array(self.customer[:size], type=pa.int32())
-            self.id_chunks.append(pc.take(self.ids, indices, memory_pool=ids_memory_pool()))
+            self.id_chunks.append(take_ids(self.ids, self.customer[:size]))
         self.rows += size
 
     def append(self, part: dict[str, np.ndarray]) -> None:

@@ -195,10 +195,7 @@ class EventsWriter:
             self._csv = _CsvRows(self._handle)
 
     def _flush_row_groups(self, *, final: bool) -> None:
-        tables = self._buffered
-        if any(not table.schema.equals(tables[0].schema) for table in tables[1:]):
-            tables = [_decode_ids(table) for table in tables]  # frames and engine blocks mixed
-        pending = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+        pending = _concat(self._buffered)
         whole = pending.num_rows if final else pending.num_rows - pending.num_rows % PARQUET_ROW_GROUP
         for offset in range(0, whole, PARQUET_ROW_GROUP):
             group = _row_group(
@@ -260,6 +257,9 @@ class EventsWriter:
         self.close(keep=exc_type is None)
 
 
+REQUIRED_IN_PARQUET = frozenset(COLUMNS) - {"dep"}
+
+
 def _parquet_schema(schema: pa.Schema) -> pa.Schema:
     """The schema of a Parquet file, whichever way the rows came.
 
@@ -275,9 +275,6 @@ def _parquet_schema(schema: pa.Schema) -> pa.Schema:
     ]
     fields = [field.with_nullable(field.name not in REQUIRED_IN_PARQUET) for field in fields]
     return pa.schema(fields, metadata=schema.metadata)
-
-
-REQUIRED_IN_PARQUET = frozenset(COLUMNS) - {"dep"}
 
 
 def _row_group(table: pa.Table, schema: pa.Schema) -> pa.Table:
@@ -297,6 +294,14 @@ def _row_group(table: pa.Table, schema: pa.Schema) -> pa.Table:
         return table.cast(schema)
     except pa.ArrowInvalid as error:
         raise ValueError(f"cannot write events: {error}") from None
+
+
+def _concat(tables: list[pa.Table]) -> pa.Table:
+    """``tables`` as one table; when frames and engine blocks were mixed (ids as plain strings
+    in the ones, dictionary-encoded in the others), with every table's ids decoded first."""
+    if any(not table.schema.equals(tables[0].schema) for table in tables[1:]):
+        tables = [_decode_ids(table) for table in tables]
+    return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
 
 
 def _decode_ids(table: pa.Table) -> pa.Table:
@@ -396,10 +401,8 @@ class _CsvRows:
 
         if not self._pending:
             return
-        tables, self._pending, self._pending_rows = self._pending, [], 0
-        if any(not table.schema.equals(tables[0].schema) for table in tables[1:]):
-            tables = [_decode_ids(table) for table in tables]  # frames and engine blocks mixed
-        table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+        table = _concat(self._pending)
+        self._pending, self._pending_rows = [], 0
         frame = pl.from_arrow(table, rechunk=False)
         frame.write_csv(
             self.handle, include_header=False, quote_style="necessary" if self._quotes else "never"

@@ -23,6 +23,7 @@ from typing import Any
 HOURS_PER_WEEK = 168
 # The days of a profile's week, in its order.
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+WEEKDAYS_SHORT = tuple(day[:3] for day in WEEKDAYS)  # for labels: Mon .. Sun
 # The epoch (1970-01-01) was a Thursday: hour 0 of the epoch is hour 72 of a Monday-based week.
 EPOCH_HOUR_OF_WEEK = 72
 

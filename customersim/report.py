@@ -23,8 +23,7 @@ import numpy as np
 import pandas as pd
 
 from customersim import metrics
-
-WEEKDAYS = tuple(day[:3] for day in metrics.WEEKDAYS)
+from customersim.profiles import WEEKDAYS_SHORT
 
 # Published figures for real stores: (what, value, how ours is measured, source).
 REFERENCE_FIGURES: tuple[tuple[str, str, str, str], ...] = (
@@ -291,7 +290,7 @@ def report_html(first: Description, second: Description | None = None) -> str:
 
     occupancy = go.Figure()
     for d in datasets:
-        labels = [f"{WEEKDAYS[w]} {h:02d}:00" for w, h in d.hourly_occupancy.index]
+        labels = [f"{WEEKDAYS_SHORT[w]} {h:02d}:00" for w, h in d.hourly_occupancy.index]
         occupancy.add_trace(go.Scatter(x=labels, y=d.hourly_occupancy.to_numpy(), mode="lines", name=d.name))
         if d.target is not None:
             occupancy.add_hline(y=d.target, line_dash="dot", annotation_text=f"target {d.target:g}")

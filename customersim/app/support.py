@@ -27,7 +27,7 @@ from customersim.errors import CapacityError, CheckoutCapacityError, LayoutError
 from customersim.floorplan import OPEN, parse_floorplan, shipped_layouts
 from customersim.metrics import mean_occupancy, visit_table
 from customersim.mqtt.settings import MQTT_SETTINGS
-from customersim.profiles import PRESETS, WEEKDAYS
+from customersim.profiles import PRESETS, WEEKDAYS_SHORT
 from customersim.validate import occupancy_standard_error
 
 # The page draws every event of the window; beyond this many it would take seconds per redraw
@@ -38,7 +38,6 @@ SPEEDS: tuple[str, ...] = ("1", "2", "5", "10", "30", "60", "100", "300", "1000"
 # Hours of a typical shop day and a supermarket's week, one-click alternatives to the flat profile.
 SHOP_DAY_PROFILE: tuple[float, ...] = PRESETS["shop-day"]
 SUPERMARKET_WEEK_PROFILE: tuple[float, ...] = PRESETS["supermarket-week"]
-_DAYS = tuple(day[:3] for day in WEEKDAYS)
 
 
 def help_text(name: str) -> str:
@@ -57,7 +56,7 @@ def mqtt_help_text(name: str) -> str:
 
 
 def _hour_label(hour: int, hours: int) -> str:
-    return f"{hour:02d}:00" if hours == 24 else f"{_DAYS[hour // 24]} {hour % 24:02d}:00"
+    return f"{hour:02d}:00" if hours == 24 else f"{WEEKDAYS_SHORT[hour // 24]} {hour % 24:02d}:00"
 
 
 def profile_table(weights: Sequence[float]) -> pd.DataFrame:
@@ -400,7 +399,7 @@ def profile_svg(
             f"weight {value:g}</title></rect>"
         )
         if hour % tick == 0:
-            mark = f"{hour:02d}" if tick == 6 else _DAYS[hour // 24][:2]
+            mark = f"{hour:02d}" if tick == 6 else WEEKDAYS_SHORT[hour // 24][:2]
             bars.append(
                 f'<text x="{label - 3}" y="{hour * row + row - 1:.1f}" font-size="9" '
                 f'text-anchor="end" fill="#808495" font-family="sans-serif">'

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pandas as pd
 import pytest
@@ -53,13 +52,23 @@ def test_the_pipeline_keeps_the_order_and_bounds_the_waiting_rows() -> None:
     from customersim.dataset import _Pipeline
 
     written, put, waiting = [], [], []
-    release = threading.Event()
+    release, held_back = threading.Event(), threading.Event()
 
     def write(item):
         release.wait(timeout=30)
         written.append(item)
 
     with _Pipeline(write, rows=100) as pipeline:
+        # Told when a put finds no room: the feeder is then held back, and stays so until the
+        # writer, stopped on the first item, lets one go.
+        wait_for = pipeline._changed.wait_for
+
+        def watched_wait_for(predicate, timeout=None):
+            if threading.current_thread() is feeder and not predicate():
+                held_back.set()
+            return wait_for(predicate, timeout)
+
+        pipeline._changed.wait_for = watched_wait_for
 
         def feed():
             for item in range(10):
@@ -70,12 +79,7 @@ def test_the_pipeline_keeps_the_order_and_bounds_the_waiting_rows() -> None:
         feeder = threading.Thread(target=feed)
         feeder.start()
         # The writer holds item 0; 40-row items: two wait (80 rows), a third would make 120.
-        deadline = time.monotonic() + 10
-        while len(put) < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        settle = time.monotonic() + 0.3  # time for a third put to get through, were it let
-        while len(put) < 3 and time.monotonic() < settle:
-            time.sleep(0.01)
+        assert held_back.wait(timeout=30)
         assert put == [0, 1]
         release.set()
         feeder.join(timeout=30)
